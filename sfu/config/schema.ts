@@ -1,0 +1,37 @@
+// The shape of Chorus's configuration. Defaults and documentation live in
+// config/default.yaml; this schema only says what is valid. Every object is
+// strict, so an unknown (e.g. misspelt) key is an error, not silently ignored.
+import { z } from 'zod';
+
+const logLevel = z.enum(['debug', 'info', 'warn', 'error']);
+
+export const configSchema = z.strictObject({
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+  }),
+  media: z.strictObject({
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),
+    listenIp: z.union([z.ipv4(), z.ipv6()]),
+    announcedAddress: z.string().min(1),
+    rtcPortBase: z.number().int().min(0).max(65535),
+    workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
+    maxAudioBitrate: z.number().int().min(6000).max(510000),
+  }),
+  rooms: z.strictObject({
+    emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),
+    maxParticipants: z.number().int().min(1).max(10_000),
+  }),
+  signaling: z.strictObject({
+    maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
+  }),
+  database: z.strictObject({
+    url: z.union([z.literal(''), z.url({ protocol: /^postgres(ql)?$/ })]),
+    embeddedDataDir: z.string().min(1),
+    maxQueuedWrites: z.number().int().min(100),
+  }),
+  log: z.strictObject({ level: logLevel }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type LogLevel = z.infer<typeof logLevel>;

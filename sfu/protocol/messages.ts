@@ -1,0 +1,192 @@
+// The Chorus signaling protocol, defined once.
+//
+// This module is imported by the server (sfu/) and the web client (web/), so it
+// must not import anything from Node. Every message type is a zod schema; the
+// TypeScript types are derived from the schemas, and the server validates every
+// incoming message against them at run time.
+//
+// Wire format (JSON text frames over one WebSocket):
+//   client → server request       { id, method, data }
+//   server → client response      { id, ok: true, data } | { id, ok: false, error: { code, message } }
+//   server → client notification  { notification, data }
+// See docs/protocol.md for the sequence of a call.
+import { z } from 'zod';
+
+/** Bumped on any incompatible change; the client sends it in `join`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Path of the WebSocket endpoint on the HTTP server. */
+export const SIGNALING_PATH = '/ws';
+
+// mediasoup's parameter objects are validated in depth by mediasoup itself; here
+// we check their outer shape so that garbage never reaches the worker channel.
+const mediaObject = z.looseObject({});
+const id = z.string().min(1).max(64);
+const rtpCapabilities = z.looseObject({
+  codecs: z.array(z.looseObject({ kind: z.string(), mimeType: z.string(), clockRate: z.number() })).max(64),
+  headerExtensions: z.array(mediaObject).max(64).optional(),
+});
+
+export const roomName = z
+  .string()
+  .trim()
+  .min(1, 'room name is empty')
+  .max(64, 'room name is longer than 64 characters')
+  .regex(/^[\p{L}\p{N}_.-]+$/u, 'room name may contain only letters, digits, "_", "." and "-"');
+
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, 'display name is empty')
+  .max(48, 'display name is longer than 48 characters');
+
+// --- requests: method → [request data, response data] ------------------------
+
+export const participantInfo = z.object({
+  id,
+  displayName: z.string(),
+  muted: z.boolean(),
+});
+export type ParticipantInfo = z.infer<typeof participantInfo>;
+
+export const transportOptions = z.object({
+  id,
+  iceParameters: mediaObject,
+  iceCandidates: z.array(mediaObject),
+  dtlsParameters: mediaObject,
+});
+
+export const requests = {
+  join: {
+    request: z.strictObject({
+      protocolVersion: z.number().int(),
+      room: roomName,
+      displayName,
+    }),
+    response: z.object({
+      participantId: id,
+      room: z.string(),
+      routerRtpCapabilities: mediaObject,
+      participants: z.array(participantInfo),
+    }),
+  },
+  createTransport: {
+    request: z.strictObject({ direction: z.enum(['send', 'recv']) }),
+    response: transportOptions,
+  },
+  connectTransport: {
+    request: z.strictObject({ transportId: id, dtlsParameters: mediaObject }),
+    response: z.object({}),
+  },
+  produce: {
+    request: z.strictObject({
+      transportId: id,
+      kind: z.literal('audio'),
+      rtpParameters: mediaObject,
+      paused: z.boolean().default(false),
+    }),
+    response: z.object({ producerId: id }),
+  },
+  /** "I can receive now": the server creates consumers (paused) for the others. */
+  consume: {
+    request: z.strictObject({ rtpCapabilities }),
+    response: z.object({}),
+  },
+  /** The client has set up a consumer's track: the server resumes it. */
+  consumerReady: {
+    request: z.strictObject({ consumerId: id }),
+    response: z.object({}),
+  },
+  mute: { request: z.strictObject({}), response: z.object({}) },
+  unmute: { request: z.strictObject({}), response: z.object({}) },
+  leave: { request: z.strictObject({}), response: z.object({}) },
+} as const;
+
+export type Method = keyof typeof requests;
+export const methods = Object.keys(requests) as Method[];
+export type RequestData<M extends Method> = z.input<(typeof requests)[M]['request']>;
+export type ParsedRequestData<M extends Method> = z.output<(typeof requests)[M]['request']>;
+export type ResponseData<M extends Method> = z.infer<(typeof requests)[M]['response']>;
+
+/** The envelope every client message must have; `data` is checked per method. */
+export const requestEnvelope = z.strictObject({
+  id: z.number().int().nonnegative(),
+  method: z.string().max(64),
+  data: z.unknown().optional(),
+});
+
+// --- notifications: server → client -------------------------------------------
+
+export const leaveReasons = [
+  'left', // the participant asked to leave
+  'disconnected', // the WebSocket closed
+  'transportFailed', // ICE/DTLS failed
+  'workerDied', // the mediasoup worker of the room died
+  'serverShutdown',
+] as const;
+export type LeaveReason = (typeof leaveReasons)[number];
+
+export const notifications = {
+  participantJoined: z.object({ participant: participantInfo }),
+  participantLeft: z.object({ participantId: id, reason: z.enum(leaveReasons) }),
+  newConsumer: z.object({
+    consumerId: id,
+    producerId: id,
+    participantId: id,
+    kind: z.literal('audio'),
+    rtpParameters: mediaObject,
+  }),
+  consumerClosed: z.object({ consumerId: id }),
+  producerPaused: z.object({ participantId: id }),
+  producerResumed: z.object({ participantId: id }),
+  /** The room is gone (its worker died, or the server shuts down); rejoin to continue. */
+  roomClosed: z.object({ reason: z.enum(leaveReasons) }),
+} as const;
+
+export type NotificationName = keyof typeof notifications;
+export type NotificationData<N extends NotificationName> = z.infer<(typeof notifications)[N]>;
+export type Notification = {
+  [N in NotificationName]: { notification: N; data: NotificationData<N> };
+}[NotificationName];
+
+// --- errors -------------------------------------------------------------------
+
+/** Stable error codes: clients may switch on them; never reuse one for another meaning. */
+export const errorCodes = [
+  'BAD_JSON', // the frame is not JSON
+  'MESSAGE_TOO_LARGE', // the frame exceeds the size limit
+  'INVALID_MESSAGE', // not a request envelope, or its data does not match the method's schema
+  'UNKNOWN_METHOD',
+  'UNSUPPORTED_PROTOCOL', // join with another protocol version
+  'NOT_JOINED', // a request that needs a joined participant, before join (or after leave)
+  'ALREADY_JOINED',
+  'INVALID_STATE', // out of order: e.g. produce before the send transport exists
+  'NOT_FOUND', // an id that is not this participant's
+  'MEDIA_ERROR', // mediasoup refused the parameters
+  'ROOM_FULL',
+  'ROOM_CLOSED',
+  'SERVER_BUSY', // no media worker available
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export const errorBody = z.object({ code: z.enum(errorCodes), message: z.string() });
+export type ErrorBody = z.infer<typeof errorBody>;
+
+export type Response =
+  | { id: number | null; ok: true; data: unknown }
+  | { id: number | null; ok: false; error: ErrorBody };
+
+/** Any server → client frame, as the client parses it. */
+export const serverMessage = z.union([
+  z.object({ id: z.number().nullable(), ok: z.literal(true), data: z.unknown() }),
+  z.object({ id: z.number().nullable(), ok: z.literal(false), error: errorBody }),
+  z.object({ notification: z.enum(Object.keys(notifications) as [NotificationName]), data: z.unknown() }),
+]);
+
+/** Formats zod issues as one line per problem: "path: message". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}

@@ -1,0 +1,173 @@
+// One person in a room and the mediasoup objects that are theirs: up to one
+// send and one receive WebRtcTransport, one Opus producer, and the consumers
+// of other people's producers. The participant owns them: close() closes the
+// transports, which closes the producer and consumers with them.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { ChorusError } from '../errors.ts';
+import type { LeaveReason, NotificationData, NotificationName, ParticipantInfo } from '../protocol/messages.ts';
+
+/** How a participant reaches its client (implemented by the signaling session). */
+export interface PeerLink {
+  notify<N extends NotificationName>(name: N, data: NotificationData<N>): void;
+}
+
+export type Direction = 'send' | 'recv';
+
+type ParticipantEvents = { close: [LeaveReason] };
+
+export class Participant extends EventEmitter<ParticipantEvents> {
+  readonly id = randomUUID();
+  readonly joinedAt = new Date();
+  readonly #transports = new Map<Direction, types.WebRtcTransport>();
+  readonly #consumers = new Map<string, types.Consumer>(); // by consumer id
+  #producer?: types.Producer;
+  #rtpCapabilities?: types.RtpCapabilities;
+  #muted = false;
+  #closed = false;
+
+  constructor(
+    readonly displayName: string,
+    readonly link: PeerLink,
+  ) {
+    super();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get muted(): boolean {
+    return this.#muted;
+  }
+  get producer(): types.Producer | undefined {
+    return this.#producer;
+  }
+  get rtpCapabilities(): types.RtpCapabilities | undefined {
+    return this.#rtpCapabilities;
+  }
+  get consumers(): ReadonlyMap<string, types.Consumer> {
+    return this.#consumers;
+  }
+  get transports(): ReadonlyMap<Direction, types.WebRtcTransport> {
+    return this.#transports;
+  }
+
+  info(): ParticipantInfo {
+    return { id: this.id, displayName: this.displayName, muted: this.#muted };
+  }
+
+  transport(direction: Direction): types.WebRtcTransport {
+    const t = this.#transports.get(direction);
+    if (!t) throw new ChorusError('INVALID_STATE', `create the ${direction} transport first`);
+    return t;
+  }
+
+  transportById(transportId: string): types.WebRtcTransport {
+    for (const t of this.#transports.values()) if (t.id === transportId) return t;
+    throw new ChorusError('NOT_FOUND', `no transport ${transportId} of yours`);
+  }
+
+  async createTransport(router: types.Router, webRtcServer: types.WebRtcServer, direction: Direction) {
+    if (this.#transports.has(direction)) {
+      throw new ChorusError('INVALID_STATE', `the ${direction} transport exists already`);
+    }
+    const transport = await router.createWebRtcTransport({
+      webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      appData: { participantId: this.id, direction },
+    });
+    if (this.#closed) {
+      transport.close();
+      throw new ChorusError('NOT_JOINED', 'you left the room');
+    }
+    this.#transports.set(direction, transport);
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') this.close('transportFailed');
+    });
+    return transport;
+  }
+
+  async produce(transportId: string, rtpParameters: types.RtpParameters, paused: boolean): Promise<types.Producer> {
+    const transport = this.transportById(transportId);
+    if (transport !== this.#transports.get('send')) {
+      throw new ChorusError('INVALID_STATE', 'produce on the send transport');
+    }
+    if (this.#producer) throw new ChorusError('INVALID_STATE', 'you already send a microphone');
+    const producer = await transport.produce({ kind: 'audio', rtpParameters, paused });
+    this.#producer = producer;
+    this.#muted = paused;
+    producer.observer.once('close', () => {
+      if (this.#producer === producer) this.#producer = undefined;
+    });
+    return producer;
+  }
+
+  setRtpCapabilities(caps: types.RtpCapabilities): void {
+    this.#rtpCapabilities = caps;
+  }
+
+  /** Pauses or resumes the producer; returns false when nothing changed. */
+  async setMuted(muted: boolean): Promise<boolean> {
+    if (muted === this.#muted) return false;
+    this.#muted = muted;
+    if (this.#producer) await (muted ? this.#producer.pause() : this.#producer.resume());
+    return true;
+  }
+
+  /** Creates a paused consumer of `producer` on the receive transport and tells the client. */
+  async consume(router: types.Router, producer: types.Producer, producerOwner: string): Promise<void> {
+    const caps = this.#rtpCapabilities;
+    const transport = this.#transports.get('recv');
+    if (!caps || !transport || transport.closed || producer.closed) return;
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return;
+    const consumer = await transport.consume({
+      producerId: producer.id,
+      rtpCapabilities: caps,
+      paused: true, // resumed when the client says its track is ready (consumerReady)
+      // Opus DTX: keep forwarding the comfort-noise packets a silent speaker sends.
+      ignoreDtx: false,
+      appData: { participantId: producerOwner },
+    });
+    if (this.#closed) {
+      consumer.close();
+      return;
+    }
+    this.#consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+    consumer.on('producerclose', () => this.link.notify('consumerClosed', { consumerId: consumer.id }));
+    this.link.notify('newConsumer', {
+      consumerId: consumer.id,
+      producerId: producer.id,
+      participantId: producerOwner,
+      kind: 'audio',
+      rtpParameters: consumer.rtpParameters,
+    });
+  }
+
+  closeConsumer(consumerId: string): void {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) return;
+    consumer.close();
+    this.link.notify('consumerClosed', { consumerId });
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) throw new ChorusError('NOT_FOUND', `no consumer ${consumerId} of yours`);
+    await consumer.resume();
+  }
+
+  /** Closes everything of this participant. Idempotent; emits 'close' once. */
+  close(reason: LeaveReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#transports.values()) t.close();
+    this.#transports.clear();
+    this.#consumers.clear();
+    this.#producer = undefined;
+    this.emit('close', reason);
+  }
+}

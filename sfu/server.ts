@@ -1,0 +1,115 @@
+// The composition root: builds Chorus from a validated config, in order
+// (database → workers → rooms → HTTP + WebSocket), and takes it down in reverse.
+// Whatever it opens, it closes in stop().
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import type { Config } from './config/schema.ts';
+import { type Db, isReachable, migrateToLatest, openDatabase } from './db/database.ts';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.ts';
+import { SessionRecorder } from './db/sessionRecorder.ts';
+import { createHttpApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { resolveAnnouncedAddress } from './media/announcedAddress.ts';
+import { WorkerPool } from './media/workerPool.ts';
+import { webDist } from './paths.ts';
+import { RoomRegistry } from './rooms/roomRegistry.ts';
+import { SignalingServer } from './signaling/wsServer.ts';
+
+export interface ChorusServer {
+  /** http://host:port the server listens on. */
+  url: string;
+  port: number;
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  recorder: SessionRecorder;
+  db: Db;
+  signaling: SignalingServer;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Folder of the built web client (default web/dist). */
+  webRoot?: string;
+}
+
+export async function startChorus(config: Config, log: Logger, { webRoot = webDist }: StartOptions = {}): Promise<ChorusServer> {
+  const closers: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.warn('error while stopping', { error: err as Error });
+      }
+    }
+  };
+
+  try {
+    // Database: the configured server, or the embedded one.
+    let url = config.database.url;
+    let embedded: EmbeddedPostgres | undefined;
+    if (!url) {
+      embedded = await startEmbeddedPostgres(config.database.embeddedDataDir);
+      closers.push(() => embedded!.close());
+      url = embedded.url;
+      log.info('using the embedded PostgreSQL (set DATABASE_URL for a real server)', {
+        dataDir: config.database.embeddedDataDir,
+      });
+    }
+    const db = openDatabase(url, { maxConnections: embedded ? 1 : 5 });
+    closers.push(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    if (applied.length) log.info('database migrated', { applied });
+
+    // Media workers.
+    const count = config.media.workers === 'auto' ? os.availableParallelism() : config.media.workers;
+    const announcedAddress = resolveAnnouncedAddress(config.media.announcedAddress, config.media.listenIp);
+    const pool = await WorkerPool.create({
+      count,
+      listenIp: config.media.listenIp,
+      announcedAddress,
+      rtcPortBase: config.media.rtcPortBase,
+      workerLogLevel: config.media.workerLogLevel,
+      log: log.child('workers'),
+    });
+    closers.push(() => pool.close());
+    log.info('media workers ready', { workers: count, announcedAddress });
+
+    // Rooms, and their record in the database.
+    const rooms = new RoomRegistry(pool, config.rooms, log.child('rooms'));
+    const recorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'));
+    recorder.attach(rooms);
+    closers.push(async () => {
+      await recorder.flush(5_000);
+      recorder.stop();
+    });
+    closers.push(() => rooms.close());
+
+    // HTTP + WebSocket on one port.
+    const app = createHttpApp({ workers: () => pool.workers.length, database: () => isReachable(db) }, webRoot);
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => resolve());
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const signaling = new SignalingServer(server, rooms, config.signaling, log.child('ws'));
+    closers.push(() => signaling.close());
+
+    const { port } = server.address() as AddressInfo;
+    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+    const url_ = `http://${host}:${port}`;
+    log.info(`Chorus is listening on ${url_}`);
+    return { url: url_, port, pool, rooms, recorder, db, signaling, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+// The WebSocket endpoint (/ws). Each connection gets a PeerSession; this module
+// only moves frames: text in → session, messages out → JSON text. Connections
+// that stop answering pings are closed.
+import type { Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.ts';
+import { SIGNALING_PATH } from '../protocol/messages.ts';
+import type { RoomRegistry } from '../rooms/roomRegistry.ts';
+import { PeerSession } from './peerSession.ts';
+
+export interface SignalingOptions {
+  maxMessageBytes: number;
+  /** How often to ping; a connection that has not answered the previous ping is closed. */
+  heartbeatMs?: number;
+}
+
+interface Connection {
+  session: PeerSession;
+  answeredPing: boolean;
+}
+
+export class SignalingServer {
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Map<WebSocket, Connection>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(server: Server, registry: RoomRegistry, options: SignalingOptions, log: Logger) {
+    // Frames up to 16× the message limit are read so that the client gets a
+    // MESSAGE_TOO_LARGE answer; beyond that ws closes the socket (code 1009).
+    this.#wss = new WebSocketServer({ server, path: SIGNALING_PATH, maxPayload: options.maxMessageBytes * 16 });
+    this.#wss.on('connection', (ws) => {
+      const send = (msg: unknown) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      };
+      const conn: Connection = {
+        session: new PeerSession(registry, send, options.maxMessageBytes, log),
+        answeredPing: true,
+      };
+      this.#connections.set(ws, conn);
+      ws.on('pong', () => (conn.answeredPing = true));
+      ws.on('message', (data, isBinary) => {
+        // Binary frames are not part of the protocol; this text fails as BAD_JSON.
+        void conn.session.receive(isBinary ? '<binary frame>' : data.toString());
+      });
+      ws.on('close', () => {
+        this.#connections.delete(ws);
+        conn.session.close();
+      });
+      ws.on('error', (err) => log.debug('socket error', { error: err }));
+    });
+    this.#heartbeat = setInterval(() => {
+      for (const [ws, conn] of this.#connections) {
+        if (!conn.answeredPing) {
+          ws.terminate();
+          continue;
+        }
+        conn.answeredPing = false;
+        ws.ping();
+      }
+    }, options.heartbeatMs ?? 15_000);
+    this.#heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Closes every connection (their participants leave) and stops accepting new ones. */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const [ws, conn] of this.#connections) {
+      conn.session.close();
+      ws.close(1001, 'server shutting down');
+    }
+    this.#connections.clear();
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import {
+  PROTOCOL_VERSION,
+  describeIssues,
+  methods,
+  notifications,
+  requestEnvelope,
+  requests,
+  serverMessage,
+} from '../../sfu/protocol/messages.ts';
+
+describe('protocol schemas', () => {
+  it('accepts a well-formed join and trims names', () => {
+    const r = requests.join.request.parse({ protocolVersion: PROTOCOL_VERSION, room: ' team-1 ', displayName: ' Ada ' });
+    expect(r).toEqual({ protocolVersion: PROTOCOL_VERSION, room: 'team-1', displayName: 'Ada' });
+  });
+
+  it.each([
+    [{ room: 'a', displayName: 'b' }, /protocolVersion/],
+    [{ protocolVersion: 1, room: '', displayName: 'b' }, /room: room name is empty/],
+    [{ protocolVersion: 1, room: 'a/b', displayName: 'b' }, /room: room name may contain only/],
+    [{ protocolVersion: 1, room: 'x'.repeat(65), displayName: 'b' }, /longer than 64/],
+    [{ protocolVersion: 1, room: 'a', displayName: '   ' }, /displayName: display name is empty/],
+    [{ protocolVersion: 1, room: 'a', displayName: 'b', admin: true }, /admin/],
+  ])('rejects join %j', (data, message) => {
+    const r = requests.join.request.safeParse(data);
+    expect(r.success).toBe(false);
+    expect(describeIssues(r.error!)).toMatch(message);
+  });
+
+  it('accepts only audio producers, paused defaulting to false', () => {
+    const ok = requests.produce.request.parse({ transportId: 't', kind: 'audio', rtpParameters: { codecs: [] } });
+    expect(ok.paused).toBe(false);
+    expect(requests.produce.request.safeParse({ transportId: 't', kind: 'video', rtpParameters: {} }).success).toBe(false);
+  });
+
+  it('requires codecs in the receive capabilities', () => {
+    expect(requests.consume.request.safeParse({ rtpCapabilities: {} }).success).toBe(false);
+    expect(
+      requests.consume.request.safeParse({
+        rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000 }] },
+      }).success,
+    ).toBe(true);
+  });
+
+  it('requires an integer id and a method in every request envelope', () => {
+    expect(requestEnvelope.safeParse({ id: 1, method: 'join', data: {} }).success).toBe(true);
+    expect(requestEnvelope.safeParse({ method: 'join' }).success).toBe(false);
+    expect(requestEnvelope.safeParse({ id: 1.5, method: 'join' }).success).toBe(false);
+    expect(requestEnvelope.safeParse({ id: 1, method: 'join', extra: 1 }).success).toBe(false);
+  });
+
+  it('has a request and a response schema for every method, and a schema for every notification', () => {
+    expect(methods.sort()).toEqual(
+      ['connectTransport', 'consume', 'consumerReady', 'createTransport', 'join', 'leave', 'mute', 'produce', 'unmute'],
+    );
+    for (const m of methods) expect(requests[m].response).toBeDefined();
+    expect(Object.keys(notifications)).toContain('newConsumer');
+  });
+
+  it('parses every kind of server message and rejects others', () => {
+    expect(serverMessage.safeParse({ id: 1, ok: true, data: {} }).success).toBe(true);
+    expect(serverMessage.safeParse({ id: null, ok: false, error: { code: 'BAD_JSON', message: 'x' } }).success).toBe(true);
+    expect(serverMessage.safeParse({ id: 1, ok: false, error: { code: 'NOPE', message: 'x' } }).success).toBe(false);
+    expect(serverMessage.safeParse({ notification: 'participantLeft', data: {} }).success).toBe(true);
+    expect(serverMessage.safeParse({ notification: 'somethingElse', data: {} }).success).toBe(false);
+  });
+});

@@ -1,0 +1,67 @@
+import type { CallState, RoomClient } from '../roomClient.ts';
+import { LevelMeter } from './LevelMeter.tsx';
+import { ParticipantList } from './ParticipantList.tsx';
+import { RemoteAudio } from './RemoteAudio.tsx';
+
+export function CallView({ client, state }: { client: RoomClient; state: CallState }) {
+  const joined = state.phase === 'joined';
+  return (
+    <section className="call" data-testid="call" data-phase={state.phase}>
+      <h2>
+        Room <span data-testid="room-name">{state.room}</span>
+        {!joined && <small> — connecting…</small>}
+      </h2>
+      {state.micError && (
+        <p role="alert" className="warning" data-testid="mic-error">
+          {state.micError}
+        </p>
+      )}
+      {state.audioBlocked && (
+        <button className="unblock" data-testid="enable-audio" onClick={() => client.setAudioBlocked(false)}>
+          Click to hear the others (your browser blocked autoplay)
+        </button>
+      )}
+      <div className="controls">
+        <button
+          data-testid="mute"
+          aria-pressed={state.muted}
+          disabled={!joined || !!state.micError}
+          onClick={() => void client.setMuted(!state.muted)}
+        >
+          {state.muted ? 'Unmute' : 'Mute'}
+        </button>
+        <label>
+          Microphone{' '}
+          <select
+            data-testid="mic-select"
+            value={state.micId ?? ''}
+            disabled={!joined || !!state.micError}
+            onChange={(e) => void client.selectMic(e.target.value)}
+          >
+            {state.mics.map((m) => (
+              <option key={m.deviceId} value={m.deviceId}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <LevelMeter level={state.muted ? 0 : state.level} label="Your microphone level" />
+        <button data-testid="leave" onClick={() => void client.leave()}>
+          Leave
+        </button>
+      </div>
+      <ParticipantList self={{ name: state.displayName ?? '', muted: state.muted }} participants={state.participants} />
+      {state.participants.map((p) =>
+        p.stream ? (
+          <RemoteAudio
+            key={p.id}
+            participantId={p.id}
+            stream={p.stream}
+            blocked={state.audioBlocked}
+            onBlocked={() => client.setAudioBlocked(true)}
+          />
+        ) : null,
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,285 @@
+// The imperative side of the web client: one object per call that owns the
+// signaling connection, the mediasoup-client Device and transports, the
+// microphone track and the remote streams. React only reads its snapshots
+// (subscribe/getSnapshot) and calls its methods.
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { Notification, ParticipantInfo } from '../../sfu/protocol/messages.ts';
+import { MicLevel } from './micLevel.ts';
+import { PROTOCOL_VERSION, SignalingClient, SignalingError } from './signaling.ts';
+
+export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
+
+export interface RemoteParticipant extends ParticipantInfo {
+  /** The participant's audio, once the server forwards it to us. */
+  stream?: MediaStream;
+}
+
+export interface CallState {
+  phase: Phase;
+  room?: string;
+  selfId?: string;
+  displayName?: string;
+  participants: RemoteParticipant[];
+  muted: boolean;
+  /** Local microphone level, 0..1. */
+  level: number;
+  mics: { deviceId: string; label: string }[];
+  micId?: string;
+  /** Why the microphone is unavailable (the call goes on, listen-only). */
+  micError?: string;
+  /** Why the call failed or ended. */
+  error?: string;
+  /** The browser refused to play audio without a user gesture. */
+  audioBlocked: boolean;
+}
+
+const initial: CallState = { phase: 'idle', participants: [], muted: false, level: 0, mics: [], audioBlocked: false };
+
+export class RoomClient {
+  #state: CallState = initial;
+  readonly #listeners = new Set<() => void>();
+  #signaling?: SignalingClient;
+  #device?: Device;
+  #sendTransport?: types.Transport;
+  #recvTransport?: types.Transport;
+  #producer?: types.Producer;
+  #micTrack?: MediaStreamTrack;
+  #micLevel?: MicLevel;
+  readonly #consumers = new Map<string, { consumer: types.Consumer; participantId: string }>();
+  /** Notifications are applied one at a time, in order. */
+  #notificationChain: Promise<void> = Promise.resolve();
+
+  // --- React store interface ---
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+  getSnapshot = (): CallState => this.#state;
+
+  #set(patch: Partial<CallState>): void {
+    this.#state = { ...this.#state, ...patch };
+    for (const l of this.#listeners) l();
+  }
+
+  #updateParticipant(id: string, patch: Partial<RemoteParticipant>): void {
+    this.#set({ participants: this.#state.participants.map((p) => (p.id === id ? { ...p, ...patch } : p)) });
+  }
+
+  // --- the call ---
+  async join(room: string, displayName: string, micId?: string): Promise<void> {
+    if (this.#state.phase === 'connecting' || this.#state.phase === 'joined') return;
+    this.#set({ ...initial, phase: 'connecting', room, displayName, mics: this.#state.mics, micId });
+    try {
+      const signaling = await SignalingClient.connect();
+      this.#signaling = signaling;
+      signaling.onNotification((n) => {
+        this.#notificationChain = this.#notificationChain.then(() => this.#onNotification(n)).catch((err) => {
+          console.error('chorus: notification failed', err);
+        });
+      });
+      signaling.onClose(() => this.#fail('The connection to the server was lost. Rejoin to continue.'));
+
+      const mic = await this.#openMic(micId);
+      const joined = await signaling.request('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
+      this.#set({ selfId: joined.participantId, room: joined.room, participants: joined.participants });
+
+      const device = new Device();
+      await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+      this.#device = device;
+
+      if (mic && device.canProduce('audio')) {
+        this.#sendTransport = await this.#createTransport('send');
+        this.#producer = await this.#sendTransport.produce({
+          track: mic,
+          codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
+          stopTracks: false,
+        });
+      }
+      this.#recvTransport = await this.#createTransport('recv');
+      await signaling.request('consume', { rtpCapabilities: device.rtpCapabilities as never });
+      this.#set({ phase: 'joined' });
+      void this.refreshMics();
+    } catch (err) {
+      this.#fail(describeError(err));
+    }
+  }
+
+  async #openMic(micId?: string): Promise<MediaStreamTrack | undefined> {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { deviceId: micId ? { exact: micId } : undefined, echoCancellation: true, noiseSuppression: true },
+      });
+      const track = stream.getAudioTracks()[0]!;
+      this.#setMicTrack(track);
+      return track;
+    } catch (err) {
+      const name = (err as Error).name;
+      const micError =
+        name === 'NotAllowedError' || name === 'SecurityError'
+          ? 'Microphone access was denied. You can listen; allow the microphone in your browser and rejoin to speak.'
+          : name === 'NotFoundError' || name === 'OverconstrainedError'
+            ? 'No microphone was found. You can listen; connect one and rejoin to speak.'
+            : `The microphone could not be opened (${(err as Error).message}). You can listen.`;
+      this.#set({ micError, muted: true });
+      return undefined;
+    }
+  }
+
+  #setMicTrack(track: MediaStreamTrack): void {
+    this.#micTrack?.stop();
+    this.#micLevel?.close();
+    this.#micTrack = track;
+    this.#micLevel = new MicLevel(track, (level) => this.#set({ level }));
+    this.#set({ micId: track.getSettings().deviceId ?? this.#state.micId });
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const signaling = this.#signaling!;
+    const options = await signaling.request('createTransport', { direction });
+    const params = options as unknown as types.TransportOptions;
+    const transport =
+      direction === 'send' ? this.#device!.createSendTransport(params) : this.#device!.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      signaling
+        .request('connectTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
+        .then(() => callback())
+        .catch(errback);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ rtpParameters }, callback, errback) => {
+        signaling
+          .request('produce', { transportId: transport.id, kind: 'audio', rtpParameters: rtpParameters as never })
+          .then(({ producerId }) => callback({ id: producerId }))
+          .catch(errback);
+      });
+    }
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'failed') this.#fail('The media connection failed (a firewall may block UDP/TCP to the server).');
+    });
+    return transport;
+  }
+
+  async #onNotification(n: Notification): Promise<void> {
+    switch (n.notification) {
+      case 'participantJoined':
+        this.#set({ participants: [...this.#state.participants, n.data.participant] });
+        break;
+      case 'participantLeft':
+        if (n.data.participantId === this.#state.selfId) {
+          this.#fail('You were disconnected from the room. Rejoin to continue.');
+          break;
+        }
+        this.#set({ participants: this.#state.participants.filter((p) => p.id !== n.data.participantId) });
+        break;
+      case 'producerPaused':
+      case 'producerResumed':
+        this.#updateParticipant(n.data.participantId, { muted: n.notification === 'producerPaused' });
+        break;
+      case 'newConsumer': {
+        const { consumerId, producerId, participantId, rtpParameters } = n.data;
+        if (!this.#recvTransport) break;
+        const consumer = await this.#recvTransport.consume({
+          id: consumerId,
+          producerId,
+          kind: 'audio',
+          rtpParameters: rtpParameters as types.RtpParameters,
+        });
+        this.#consumers.set(consumerId, { consumer, participantId });
+        this.#updateParticipant(participantId, { stream: new MediaStream([consumer.track]) });
+        await this.#signaling!.request('consumerReady', { consumerId });
+        break;
+      }
+      case 'consumerClosed': {
+        const entry = this.#consumers.get(n.data.consumerId);
+        if (!entry) break;
+        entry.consumer.close();
+        this.#consumers.delete(n.data.consumerId);
+        this.#updateParticipant(entry.participantId, { stream: undefined });
+        break;
+      }
+      case 'roomClosed':
+        this.#fail(
+          n.data.reason === 'serverShutdown'
+            ? 'The server is restarting. Rejoin in a moment.'
+            : 'The room was closed by the server. Rejoin to continue.',
+        );
+        break;
+    }
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    if (!this.#producer || muted === this.#state.muted) return;
+    if (muted) this.#producer.pause();
+    else this.#producer.resume();
+    this.#set({ muted });
+    await this.#signaling?.request(muted ? 'mute' : 'unmute', {});
+  }
+
+  async selectMic(deviceId: string): Promise<void> {
+    if (this.#state.phase !== 'joined' || !this.#producer) {
+      this.#set({ micId: deviceId });
+      return;
+    }
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } } });
+    const track = stream.getAudioTracks()[0]!;
+    await this.#producer.replaceTrack({ track });
+    this.#setMicTrack(track);
+  }
+
+  async refreshMics(): Promise<void> {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const mics = devices
+      .filter((d) => d.kind === 'audioinput')
+      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Microphone ${i + 1}` }));
+    this.#set({ mics });
+  }
+
+  setAudioBlocked(audioBlocked: boolean): void {
+    if (audioBlocked !== this.#state.audioBlocked) this.#set({ audioBlocked });
+  }
+
+  async leave(): Promise<void> {
+    try {
+      await this.#signaling?.request('leave', {});
+    } catch {
+      // Leaving anyway.
+    }
+    this.#teardown();
+    this.#set({ ...initial, phase: 'left', mics: this.#state.mics, micId: this.#state.micId });
+  }
+
+  #fail(error: string): void {
+    if (this.#state.phase === 'left' || this.#state.phase === 'error') return;
+    this.#teardown();
+    this.#set({ phase: 'error', error, participants: [], level: 0 });
+  }
+
+  #teardown(): void {
+    this.#signaling?.close();
+    this.#signaling = undefined;
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = this.#recvTransport = this.#producer = undefined;
+    this.#consumers.clear();
+    this.#micLevel?.close();
+    this.#micTrack?.stop();
+    this.#micLevel = this.#micTrack = undefined;
+  }
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof SignalingError) {
+    switch (err.code) {
+      case 'UNREACHABLE':
+        return 'The Chorus server cannot be reached. Check the address and that the server is running.';
+      case 'UNSUPPORTED_PROTOCOL':
+        return `This page is out of date for the server (${err.message}). Reload the page.`;
+      case 'CONNECTION_CLOSED':
+        return 'The connection to the server was lost. Rejoin to continue.';
+      default:
+        return `The server refused: ${err.message} (${err.code})`;
+    }
+  }
+  return `Something went wrong: ${(err as Error).message ?? String(err)}`;
+}
