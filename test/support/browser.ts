@@ -1,0 +1,82 @@
+// Real Chromium participants for end-to-end tests. Each participant is its own
+// browser process, because the fake microphone file is set per process.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+
+const executablePath = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => fs.existsSync(p));
+
+/** A WAV of a pure tone, made with sox: the participant's fake microphone. */
+export function toneWav(dir: string, hz: number, seconds = 30): string {
+  const file = path.join(dir, `tone${hz}.wav`);
+  if (!fs.existsSync(file)) {
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz), 'vol', '0.5']);
+  }
+  return file;
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-e2e-'));
+}
+
+export interface BrowserParticipant {
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchParticipant(micWav: string): Promise<BrowserParticipant> {
+  if (!executablePath) throw new Error('Chromium is not installed: run npm run setup:test');
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${micWav}`,
+      '--allow-loopback-in-peer-connection',
+    ],
+  });
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  return { browser, page, close: () => browser.close() };
+}
+
+/**
+ * What this page hears: for each remote <audio> element the app plays, the
+ * loudest frequency (Hz) and its level (dB), measured with WebAudio over ~1.5 s.
+ * Keyed by the participant id the element belongs to.
+ */
+export async function hearing(page: Page): Promise<Record<string, { hz: number; db: number }>> {
+  return page.evaluate(async () => {
+    const w = window as unknown as { __probeCtx?: AudioContext };
+    const ctx = (w.__probeCtx ??= new AudioContext());
+    await ctx.resume();
+    const probes = [...document.querySelectorAll<HTMLAudioElement>('audio[data-testid="remote-audio"]')].map((el) => {
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 8192;
+      analyser.smoothingTimeConstant = 0.8;
+      ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
+      return { id: el.dataset.participantId!, analyser };
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const out: Record<string, { hz: number; db: number }> = {};
+    for (const { id, analyser } of probes) {
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      analyser.getFloatFrequencyData(bins);
+      let best = 0;
+      for (let i = 1; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
+      out[id] = { hz: (best * ctx.sampleRate) / analyser.fftSize, db: bins[best]! };
+    }
+    return out;
+  });
+}
