@@ -7,6 +7,7 @@ import { openDatabase } from '../../sfu/db/database.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { opusRtpParameters, remoteDtlsParameters } from '../support/media.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
+import { until } from '../support/wait.ts';
 
 let chorus: TestChorus;
 const clients: ProtocolClient[] = [];
@@ -37,14 +38,6 @@ async function joinWithMedia(room: string, displayName: string) {
 async function routerDump(room: string) {
   return chorus.rooms.rooms.get(room)!.router.dump();
 }
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 beforeEach(async () => {
   chorus = await startTestChorus();

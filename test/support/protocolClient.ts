@@ -38,9 +38,11 @@ export class ProtocolClient {
 
   async request<M extends Method>(method: M, data: RequestData<M> | Record<string, unknown>): Promise<Reply> {
     const id = this.#nextId++;
+    const from = this.#replies.length;
+    const mine = () => this.#replies.slice(from).find((r) => r.id === id);
     this.ws.send(JSON.stringify({ id, method, data }));
-    await this.#until(() => this.#replies.some((r) => r.id === id));
-    return this.#replies.find((r) => r.id === id)!;
+    await this.#until(() => mine() !== undefined);
+    return mine()!;
   }
 
   /** Like request, but throws unless the server answered ok; returns the data. */

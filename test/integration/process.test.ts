@@ -1,0 +1,86 @@
+// Chorus as a user runs it (`npm start` = node --import tsx sfu/main.ts): with no
+// database configured it uses the embedded PostgreSQL; bad config stops it with
+// one clear message; SIGTERM stops it cleanly.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { projectRoot } from '../../sfu/paths.ts';
+import { ProtocolClient } from '../support/protocolClient.ts';
+import { until } from '../support/wait.ts';
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+function startChorusProcess(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('the chorus process', () => {
+  it('refuses to start on a bad config, naming every problem', async () => {
+    const run = startChorusProcess({ CHORUS_HTTP_PORT: '99999', CHORUS_LOG_LEVEL: 'chatty' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('Chorus cannot start: invalid configuration');
+    expect(run.output()).toMatch(/http\.port: .*\(from env CHORUS_HTTP_PORT\)/);
+    expect(run.output()).toMatch(/log\.level: .*\(from env CHORUS_LOG_LEVEL\)/);
+  });
+
+  it('starts with the embedded database when DATABASE_URL is not set, serves a call, and stops on SIGTERM', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-embedded-')), 'pgdata');
+    const env = {
+      CHORUS_HTTP_HOST: '127.0.0.1',
+      CHORUS_HTTP_PORT: '0',
+      CHORUS_WORKERS: '1',
+      CHORUS_RTC_LISTEN_IP: '127.0.0.1',
+      CHORUS_RTC_PORT_BASE: '0',
+      CHORUS_EMBEDDED_DB_DIR: dataDir,
+    };
+    const run = startChorusProcess(env);
+    await until(() => /listening on (http:\S+)/.test(run.output()), 'Chorus to listen', 30_000);
+    const url = /listening on (http:\S+)/.exec(run.output())![1]!;
+    expect(run.output()).toContain('using the embedded PostgreSQL');
+
+    const ready = await fetch(`${url}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', workers: 1, database: 'reachable' });
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/text\/html/);
+
+    const c = await ProtocolClient.connect(`${url.replace('http', 'ws')}/ws`);
+    const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', displayName: 'Me' });
+    expect(joined.participants).toEqual([]);
+    const closed = new Promise((r) => c.ws.once('close', r));
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    await closed;
+    expect(run.output()).toContain('SIGTERM: stopping');
+    expect(run.output()).not.toMatch(/unwritten database rows/);
+
+    // The data folder persists: a second start finds the schema in place.
+    const again = startChorusProcess(env);
+    await until(() => /listening on/.test(again.output()), 'Chorus to listen again', 30_000);
+    expect(again.output()).not.toContain('database migrated');
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  }, 60_000);
+});

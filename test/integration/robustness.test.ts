@@ -1,0 +1,184 @@
+// Whatever a client sends, it gets an answer with a stable error code, its
+// socket keeps working, and a real call (Node WebRTC peers sending Opus) in
+// another room goes on undisturbed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Method, PROTOCOL_VERSION, methods } from '../../sfu/protocol/messages.ts';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { opusRtpParameters, remoteDtlsParameters } from '../support/media.ts';
+import { NodePeer } from '../support/nodePeer.ts';
+import { opusTonePackets } from '../support/opus.ts';
+import { ProtocolClient } from '../support/protocolClient.ts';
+import { until } from '../support/wait.ts';
+
+let chorus: TestChorus;
+let alice: NodePeer;
+let bob: NodePeer;
+
+/** Well-formed data for each method (what a correct client would send). */
+const validData: Record<Method, Record<string, unknown>> = {
+  join: { protocolVersion: PROTOCOL_VERSION, room: 'attack', displayName: 'Mallory' },
+  createTransport: { direction: 'send' },
+  connectTransport: { transportId: 'nope', dtlsParameters: remoteDtlsParameters },
+  produce: { transportId: 'nope', kind: 'audio', rtpParameters: opusRtpParameters() },
+  consume: { rtpCapabilities: { codecs: [] } },
+  consumerReady: { consumerId: 'nope' },
+  mute: {},
+  unmute: {},
+  leave: {},
+};
+
+async function fresh(): Promise<ProtocolClient> {
+  return ProtocolClient.connect(chorus.wsUrl);
+}
+
+beforeAll(async () => {
+  chorus = await startTestChorus();
+  alice = await NodePeer.join(chorus.wsUrl, 'live', 'Alice', opusTonePackets(440));
+  bob = await NodePeer.join(chorus.wsUrl, 'live', 'Bob', opusTonePackets(660));
+  await until(() => bob.packetsFrom(alice.participantId) > 20 && alice.packetsFrom(bob.participantId) > 20, 'audio both ways');
+}, 30_000);
+
+afterAll(async () => {
+  await alice?.close();
+  await bob?.close();
+  await chorus?.stop();
+});
+
+describe('malformed frames', () => {
+  it.each([
+    ['not JSON', 'this is not json', 'BAD_JSON'],
+    ['truncated JSON', '{"id":1,"method":"join"', 'BAD_JSON'],
+    ['a JSON array', '[1,2]', 'INVALID_MESSAGE'],
+    ['a JSON number', '42', 'INVALID_MESSAGE'],
+    ['JSON null', 'null', 'INVALID_MESSAGE'],
+    ['no method', '{"id":1}', 'INVALID_MESSAGE'],
+    ['a negative id', '{"id":-1,"method":"mute"}', 'INVALID_MESSAGE'],
+    ['a string id', '{"id":"1","method":"mute"}', 'INVALID_MESSAGE'],
+    ['extra envelope keys', '{"id":1,"method":"mute","data":{},"admin":true}', 'INVALID_MESSAGE'],
+    ['an unknown method', '{"id":1,"method":"frobnicate","data":{}}', 'UNKNOWN_METHOD'],
+    ['an inherited property as method', '{"id":1,"method":"toString","data":{}}', 'UNKNOWN_METHOD'],
+    ['__proto__ as method', '{"id":1,"method":"__proto__","data":{}}', 'UNKNOWN_METHOD'],
+  ])('answers %s with %s', async (_what, frame, code) => {
+    const c = await fresh();
+    const reply = await c.sendRaw(frame);
+    expect(reply).toMatchObject({ ok: false, error: { code } });
+    expect(reply.ok === false && reply.error.message.length).toBeGreaterThan(0);
+    // The socket still works.
+    expect(await c.request('mute', {})).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
+    await c.close();
+  });
+
+  it('answers a binary frame with BAD_JSON', async () => {
+    const c = await fresh();
+    expect(await c.sendRaw(Buffer.from([0, 1, 2, 3]), true)).toMatchObject({ ok: false, error: { code: 'BAD_JSON' } });
+    await c.close();
+  });
+
+  it('closes the socket (1009) on a frame too big to read, and nothing else is affected', async () => {
+    const c = await fresh();
+    const closed = new Promise<number>((r) => c.ws.once('close', (code) => r(code)));
+    c.ws.send('x'.repeat(chorus.config.signaling.maxMessageBytes * 16 + 1));
+    expect(await closed).toBe(1009);
+  });
+});
+
+describe.each(methods)('%s', (method) => {
+  it('is refused with MESSAGE_TOO_LARGE when the frame exceeds the limit', async () => {
+    const c = await fresh();
+    const data = { ...validData[method], padding: 'x'.repeat(chorus.config.signaling.maxMessageBytes) };
+    const reply = await c.sendRaw(JSON.stringify({ id: 5, method, data }));
+    expect(reply).toMatchObject({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
+    await c.close();
+  });
+
+  it('is refused with INVALID_MESSAGE when its data is not an object or has unknown or missing fields', async () => {
+    const c = await fresh();
+    expect(await c.request(method, 'text' as never)).toMatchObject({ ok: false, error: { code: 'INVALID_MESSAGE' } });
+    expect(await c.request(method, { ...validData[method], bogus: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_MESSAGE' },
+    });
+    const required = Object.keys(validData[method]);
+    if (required.length > 0) {
+      const reply = await c.request(method, {});
+      expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_MESSAGE' } });
+      // The message names the missing field.
+      expect(reply.ok === false && reply.error.message).toContain(required[0]);
+    }
+    await c.close();
+  });
+
+  if (method !== 'join') {
+    it('is refused with NOT_JOINED before join', async () => {
+      const c = await fresh();
+      expect(await c.request(method, validData[method])).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
+      await c.close();
+    });
+  }
+});
+
+describe('out-of-order and foreign requests after join', () => {
+  it('answers each with a precise error and keeps the participant usable', async () => {
+    const c = await fresh();
+    await c.call('join', validData.join);
+    const expectError = async (method: Method, data: Record<string, unknown>, code: string) =>
+      expect(await c.request(method, data), `${method} ${JSON.stringify(data).slice(0, 60)}`).toMatchObject({
+        ok: false,
+        error: { code },
+      });
+
+    await expectError('join', validData.join, 'ALREADY_JOINED');
+    await expectError('join', { ...validData.join, protocolVersion: PROTOCOL_VERSION + 1 }, 'UNSUPPORTED_PROTOCOL');
+    await expectError('consume', { rtpCapabilities: { codecs: [] } }, 'INVALID_STATE'); // no recv transport yet
+    await expectError('produce', validData.produce, 'NOT_FOUND');
+    await expectError('consumerReady', { consumerId: 'nope' }, 'NOT_FOUND');
+
+    // Someone else's transport is not yours.
+    const aliceServer = chorus.rooms.rooms.get('live')!.participants.get(alice.participantId)!;
+    const foreign = aliceServer.transports.get('send')!.id;
+    await expectError('connectTransport', { transportId: foreign, dtlsParameters: remoteDtlsParameters }, 'NOT_FOUND');
+    await expectError('produce', { ...validData.produce, transportId: foreign }, 'NOT_FOUND');
+
+    const send = await c.call('createTransport', { direction: 'send' });
+    await expectError('createTransport', { direction: 'send' }, 'INVALID_STATE');
+    await expectError('connectTransport', { transportId: send.id, dtlsParameters: { role: 'bogus' } }, 'MEDIA_ERROR');
+    await expectError('produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: 'x' } }, 'MEDIA_ERROR');
+    const recv = await c.call('createTransport', { direction: 'recv' });
+    await expectError('produce', { ...validData.produce, transportId: recv.id }, 'INVALID_STATE');
+
+    // After all that, the participant still works.
+    expect((await c.request('produce', { ...validData.produce, transportId: send.id })).ok).toBe(true);
+    expect((await c.request('mute', {})).ok).toBe(true);
+    expect((await c.request('leave', {})).ok).toBe(true);
+    await expectError('mute', {}, 'NOT_JOINED');
+    await c.close();
+  });
+
+  it('answers a burst of requests in the order they were sent', async () => {
+    const c = await fresh();
+    const order: number[] = [];
+    c.ws.on('message', (d) => order.push(JSON.parse(d.toString()).id));
+    const replies = await Promise.all([
+      c.request('join', { ...validData.join, room: 'burst' }),
+      c.request('createTransport', { direction: 'send' }),
+      c.request('createTransport', { direction: 'recv' }),
+      c.request('mute', {}),
+      c.request('leave', {}),
+    ]);
+    expect(replies.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    expect(order).toEqual([1, 2, 3, 4, 5]);
+    await c.close();
+  });
+});
+
+describe('the call in the other room', () => {
+  it('kept flowing through all of the above, both ways', async () => {
+    const before = [bob.packetsFrom(alice.participantId), alice.packetsFrom(bob.participantId)];
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = [bob.packetsFrom(alice.participantId), alice.packetsFrom(bob.participantId)];
+    // 50 packets/s each way; allow for a loaded machine.
+    expect(after[0]! - before[0]!).toBeGreaterThan(25);
+    expect(after[1]! - before[1]!).toBeGreaterThan(25);
+    expect(chorus.pool.workers).toHaveLength(1);
+  });
+});

@@ -1,0 +1,66 @@
+// The database is not on the call path: while it is unreachable people still
+// join and leave, and the session rows land once it is back.
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../sfu/db/database.ts';
+import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { ProtocolClient } from '../support/protocolClient.ts';
+import { TcpProxy } from '../support/tcpProxy.ts';
+
+let chorus: TestChorus;
+let proxy: TcpProxy;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('postgresAdminUrl'));
+  const target = new URL(database.url);
+  proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+  const viaProxy = new URL(database.url);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  chorus = await startTestChorus({ database: { url: viaProxy.toString() } });
+});
+
+afterAll(async () => {
+  await proxy?.restore();
+  await chorus?.stop();
+  await database?.drop();
+  await proxy?.cut();
+});
+
+it('keeps calls going while the database is down and writes the rows when it is back', async () => {
+  await proxy.cut();
+  const res = await fetch(`${chorus.url}/readyz`);
+  expect(res.status).toBe(503);
+  expect(await res.json()).toMatchObject({ database: 'unreachable', workers: 1 });
+
+  // Two people meet and part while the database is unreachable.
+  const a = await ProtocolClient.connect(chorus.wsUrl);
+  const b = await ProtocolClient.connect(chorus.wsUrl);
+  const ja = await a.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', displayName: 'A' });
+  await b.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', displayName: 'B' });
+  await a.waitForNotification('participantJoined');
+  await a.call('leave', {});
+  await b.close();
+  await a.close();
+  expect(ja.participantId).toBeTruthy();
+  expect(chorus.recorder.queued).toBeGreaterThanOrEqual(5); // room open, 2 joins, 2 leaves
+
+  await proxy.restore();
+  expect(await chorus.recorder.flush(15_000)).toBe(true);
+  expect(chorus.recorder.queued).toBe(0);
+  expect(chorus.recorder.dropped).toBe(0);
+
+  const db = openDatabase(database.url);
+  try {
+    const sessions = await db.selectFrom('participant_sessions').selectAll().orderBy('seq').execute();
+    expect(sessions.map((s) => [s.display_name, s.leave_reason])).toEqual([
+      ['A', 'left'],
+      ['B', 'disconnected'],
+    ]);
+    expect(await db.selectFrom('rooms').select('name').execute()).toEqual([{ name: 'offline' }]);
+  } finally {
+    await db.destroy();
+  }
+  expect((await fetch(`${chorus.url}/readyz`)).status).toBe(200);
+});

@@ -1,0 +1,120 @@
+// A participant in Node: the real protocol (ProtocolClient), real WebRTC (ICE,
+// DTLS, SRTP) through upstream mediasoup-client running over werift, sending
+// pre-encoded Opus at 50 packets/s and counting what it receives per speaker.
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import * as werift from 'werift';
+import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { ProtocolClient } from './protocolClient.ts';
+
+// mediasoup-client's Chrome111 handler uses the global WebRTC classes.
+Object.assign(globalThis, { RTCPeerConnection: werift.RTCPeerConnection, MediaStream: werift.MediaStream });
+
+const loopback = { iceAdditionalHostAddresses: ['127.0.0.1'] };
+
+export interface Reception {
+  packets: number;
+  bytes: number;
+  lastAt: number;
+}
+
+export class NodePeer {
+  readonly received = new Map<string, Reception>(); // by sending participant id
+  #sender?: NodeJS.Timeout;
+  #transports: types.Transport[] = [];
+
+  private constructor(
+    readonly signaling: ProtocolClient,
+    readonly participantId: string,
+    readonly device: Device,
+  ) {}
+
+  /** Joins `room` and, when `opus` is given, sends it in a loop. */
+  static async join(wsUrl: string, room: string, displayName: string, opus?: Buffer[]): Promise<NodePeer> {
+    const signaling = await ProtocolClient.connect(wsUrl);
+    const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
+    const device = new Device({ handlerName: 'Chrome111' });
+    await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
+    const peer = new NodePeer(signaling, joined.participantId, device);
+    signaling.ws.on('message', (data) => peer.#onMessage(JSON.parse(data.toString())));
+
+    if (opus) {
+      const send = await peer.#transport('send');
+      const track = new werift.MediaStreamTrack({ kind: 'audio' });
+      await send.produce({ track: track as unknown as MediaStreamTrack, stopTracks: false });
+      peer.#startSending(track, opus);
+    }
+    await peer.#transport('recv');
+    await signaling.call('consume', { rtpCapabilities: device.rtpCapabilities });
+    return peer;
+  }
+
+  async #transport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const options = await this.signaling.call('createTransport', { direction });
+    const params = { ...options, additionalSettings: loopback };
+    const t = direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
+    t.on('connect', ({ dtlsParameters }, ok, fail) => {
+      this.signaling.call('connectTransport', { transportId: t.id, dtlsParameters }).then(() => ok(), fail);
+    });
+    t.on('produce', ({ rtpParameters }, ok, fail) => {
+      this.signaling
+        .call('produce', { transportId: t.id, kind: 'audio', rtpParameters })
+        .then(({ producerId }) => ok({ id: producerId }), fail);
+    });
+    this.#transports.push(t);
+    return t;
+  }
+
+  #startSending(track: werift.MediaStreamTrack, opus: Buffer[]): void {
+    let i = 0;
+    let seq = Math.floor(Math.random() * 65535);
+    let ts = Math.floor(Math.random() * 2 ** 31);
+    this.#sender = setInterval(() => {
+      const header = new werift.RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: false });
+      track.writeRtp(new werift.RtpPacket(header, opus[i % opus.length]!));
+      i++;
+      seq = (seq + 1) & 0xffff;
+      ts = (ts + 960) >>> 0; // 20 ms at 48 kHz
+    }, 20);
+  }
+
+  #consumeChain: Promise<void> = Promise.resolve();
+
+  #closed = false;
+
+  #onMessage(msg: { notification?: string; data?: any }): void {
+    if (msg.notification !== 'newConsumer' || this.#closed) return;
+    const { consumerId, producerId, participantId, rtpParameters } = msg.data;
+    this.#consumeChain = this.#consumeChain.then(async () => {
+      if (this.#closed) return;
+      const recv = this.#transports.find((t) => t.direction === 'recv')!;
+      const consumer = await recv.consume({ id: consumerId, producerId, kind: 'audio', rtpParameters });
+      const stats = this.received.get(participantId) ?? { packets: 0, bytes: 0, lastAt: 0 };
+      this.received.set(participantId, stats);
+      (consumer.track as unknown as werift.MediaStreamTrack).onReceiveRtp.subscribe((rtp) => {
+        stats.packets++;
+        stats.bytes += rtp.payload.length;
+        stats.lastAt = Date.now();
+      });
+      await this.signaling.call('consumerReady', { consumerId });
+    }).catch((err) => {
+      if (!this.#closed) throw err;
+    });
+  }
+
+  packetsFrom(participantId: string): number {
+    return this.received.get(participantId)?.packets ?? 0;
+  }
+
+  stopSending(): void {
+    clearInterval(this.#sender);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.stopSending();
+    await this.#consumeChain.catch(() => {});
+    for (const t of this.#transports) t.close();
+    await this.signaling.close();
+  }
+}
