@@ -27,8 +27,15 @@ export interface BrowserParticipant {
   close(): Promise<void>;
 }
 
-export async function launchParticipant(micWav: string): Promise<BrowserParticipant> {
+/**
+ * Launches a browser whose fake microphone plays `micWav`; with `micWav`
+ * undefined, the user denies microphone access instead.
+ */
+export async function launchParticipant(micWav: string | undefined, extraArgs: string[] = []): Promise<BrowserParticipant> {
   if (!executablePath) throw new Error('Chromium is not installed: run npm run setup:test');
+  const microphone = micWav
+    ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${micWav}`]
+    : ['--use-fake-device-for-media-stream', '--deny-permission-prompts'];
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -40,10 +47,9 @@ export async function launchParticipant(micWav: string): Promise<BrowserParticip
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${micWav}`,
+      ...microphone,
       '--allow-loopback-in-peer-connection',
+      ...extraArgs,
     ],
   });
   const page = await browser.newPage();

@@ -1,0 +1,94 @@
+// What a person sees in the browser when something is wrong: a denied
+// microphone (they can still listen), a request the server refuses, a server
+// that cannot be reached.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserParticipant, hearing, launchParticipant } from '../support/browser.ts';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { NodePeer } from '../support/nodePeer.ts';
+import { opusTonePackets } from '../support/opus.ts';
+import { until } from '../support/wait.ts';
+
+let chorus: TestChorus;
+let browser: BrowserParticipant;
+
+beforeAll(async () => {
+  chorus = await startTestChorus();
+  browser = await launchParticipant(undefined); // this person denies the microphone
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await chorus?.stop();
+});
+
+describe('the web client explains what went wrong', () => {
+  it('with the microphone denied: says so, disables mute, and the person still hears the room', async () => {
+    const speaker = await NodePeer.join(chorus.wsUrl, 'deny', 'Speaker', opusTonePackets(440));
+    try {
+      const { page } = browser;
+      await page.goto(`${chorus.url}/?room=deny&name=Shy`);
+      await page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+      await expect.poll(() => page.getByTestId('mic-error').textContent()).toMatch(/Microphone access was denied/);
+      expect(await page.getByTestId('mute').isDisabled()).toBe(true);
+      await page.locator('h1').click();
+      await expect
+        .poll(async () => Object.values(await hearing(page)).map((h) => Math.round(h.hz / 10) * 10), { timeout: 15_000 })
+        .toEqual([440]);
+      // The server has no producer for the listener.
+      const room = chorus.rooms.rooms.get('deny')!;
+      const shy = [...room.participants.values()].find((p) => p.displayName === 'Shy')!;
+      expect(shy.producer).toBeUndefined();
+    } finally {
+      await speaker.close();
+    }
+  });
+
+  it('when the browser blocks autoplay: offers a button, and audio plays after the click', async () => {
+    const speaker = await NodePeer.join(chorus.wsUrl, 'autoplay', 'Speaker', opusTonePackets(660));
+    const strict = await launchParticipant(undefined, ['--autoplay-policy=user-gesture-required']);
+    try {
+      const { page } = strict;
+      await page.goto(`${chorus.url}/?room=autoplay&name=Visitor`);
+      // Wait from the server's side: Playwright's page evaluations count as user
+      // gestures, and one before the app's play() would lift the autoplay block.
+      const room = chorus.rooms.rooms.get('autoplay')!;
+      const visitorHasAudio = () =>
+        [...room.participants.values()].some(
+          (p) => p.displayName === 'Visitor' && [...p.consumers.values()].some((c) => !c.paused),
+        );
+      await until(visitorHasAudio, 'the visitor to resume their consumer');
+      await new Promise((r) => setTimeout(r, 1500)); // the page attaches the track and tries play()
+      const button = page.getByTestId('enable-audio');
+      expect(await button.count()).toBe(1);
+      const paused = () => page.locator('audio[data-testid="remote-audio"]').evaluateAll((els) => els.map((e) => (e as HTMLAudioElement).paused));
+      expect(await paused()).toEqual([true]);
+      await button.click();
+      await expect.poll(paused).toEqual([false]);
+      expect(await button.count()).toBe(0);
+    } finally {
+      await strict.close();
+      await speaker.close();
+    }
+  });
+
+  it('with a request the server refuses: shows the reason and the code', async () => {
+    const { page } = browser;
+    await page.goto(`${chorus.url}/?room=${encodeURIComponent('no/slashes')}&name=X`);
+    const alert = page.getByTestId('error');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/room name may contain only .*\(INVALID_MESSAGE\)/);
+    // The join form is back, filled in, to correct and retry.
+    expect(await page.locator('input[name="room"]').inputValue()).toBe('no/slashes');
+  });
+
+  it('with the server gone: says it cannot be reached', async () => {
+    const { page } = browser;
+    await page.goto(`${chorus.url}/`);
+    await page.locator('input[name="room"]').fill('later');
+    await page.locator('input[name="name"]').fill('Late');
+    await chorus.stop();
+    await page.getByRole('button', { name: 'Join' }).click();
+    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/cannot be reached/);
+    chorus = undefined as unknown as TestChorus;
+  });
+});
