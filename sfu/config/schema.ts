@@ -16,7 +16,6 @@ export const configSchema = z.strictObject({
     announcedAddress: z.string().min(1),
     rtcPortBase: z.number().int().min(0).max(65535),
     workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
-    maxAudioBitrate: z.number().int().min(6000).max(510000),
   }),
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),

@@ -8,6 +8,8 @@ import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { opusRtpParameters, remoteDtlsParameters } from '../support/media.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
+import { NodePeer } from '../support/nodePeer.ts';
+import { opusTonePackets } from '../support/opus.ts';
 
 let chorus: TestChorus;
 const clients: ProtocolClient[] = [];
@@ -151,6 +153,23 @@ describe('media objects', () => {
       reason: 'disconnected',
     });
     expect((await routerDump('call')).transportIds).toHaveLength(2);
+  });
+
+  it('closes everything of a participant whose DTLS handshake fails, and tells the others why', async () => {
+    const bob = await joinWithMedia('call', 'Bob');
+    const mallory = await NodePeer.join(chorus.wsUrl, 'call', 'Mallory', opusTonePackets(440), {
+      corruptDtlsFingerprint: true,
+    });
+    try {
+      const left = await bob.c.waitForNotification('participantLeft');
+      expect(left).toEqual({ participantId: mallory.participantId, reason: 'transportFailed' });
+      // Mallory's own client is told it is out.
+      await mallory.signaling.waitForNotification('participantLeft', (d) => d.participantId === mallory.participantId);
+      expect((await routerDump('call')).transportIds).toHaveLength(2);
+      expect((await mallory.signaling.request('mute', {})).ok).toBe(false);
+    } finally {
+      await mallory.close();
+    }
   });
 
   it('closes an empty room shortly after, and keeps it open for a quick rejoin', async () => {

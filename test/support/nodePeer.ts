@@ -12,6 +12,11 @@ Object.assign(globalThis, { RTCPeerConnection: werift.RTCPeerConnection, MediaSt
 
 const loopback = { iceAdditionalHostAddresses: ['127.0.0.1'] };
 
+export interface PeerOptions {
+  /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
+  corruptDtlsFingerprint?: boolean;
+}
+
 export interface Reception {
   packets: number;
   bytes: number;
@@ -27,15 +32,22 @@ export class NodePeer {
     readonly signaling: ProtocolClient,
     readonly participantId: string,
     readonly device: Device,
+    readonly options: PeerOptions,
   ) {}
 
   /** Joins `room` and, when `opus` is given, sends it in a loop. */
-  static async join(wsUrl: string, room: string, displayName: string, opus?: Buffer[]): Promise<NodePeer> {
+  static async join(
+    wsUrl: string,
+    room: string,
+    displayName: string,
+    opus?: Buffer[],
+    options: PeerOptions = {},
+  ): Promise<NodePeer> {
     const signaling = await ProtocolClient.connect(wsUrl);
     const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
     const device = new Device({ handlerName: 'Chrome111' });
     await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
-    const peer = new NodePeer(signaling, joined.participantId, device);
+    const peer = new NodePeer(signaling, joined.participantId, device, options);
     signaling.ws.on('message', (data) => peer.#onMessage(JSON.parse(data.toString())));
 
     if (opus) {
@@ -54,6 +66,10 @@ export class NodePeer {
     const params = { ...options, additionalSettings: loopback };
     const t = direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
     t.on('connect', ({ dtlsParameters }, ok, fail) => {
+      if (this.options.corruptDtlsFingerprint) {
+        const [first] = dtlsParameters.fingerprints;
+        dtlsParameters = { ...dtlsParameters, fingerprints: [{ ...first!, value: first!.value.replace(/^../, first!.value.startsWith('00') ? '11' : '00') }] };
+      }
       this.signaling.call('connectTransport', { transportId: t.id, dtlsParameters }).then(() => ok(), fail);
     });
     t.on('produce', ({ rtpParameters }, ok, fail) => {
