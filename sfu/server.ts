@@ -77,7 +77,15 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     log.info('media workers ready', { workers: count, announcedAddress });
 
     // Rooms, and their record in the database.
-    const rooms = new RoomRegistry(pool, config.rooms, log.child('rooms'));
+    const rooms = new RoomRegistry(
+      pool,
+      {
+        ...config.rooms,
+        speakingThresholdDbov: config.audio.speakingThresholdDbov,
+        levelIntervalMs: config.audio.levelIntervalMs,
+      },
+      log.child('rooms'),
+    );
     const recorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'));
     recorder.attach(rooms);
     closers.push(async () => {
@@ -100,7 +108,12 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
           server.closeAllConnections();
         }),
     );
-    const signaling = new SignalingServer(server, rooms, config.signaling, log.child('ws'));
+    const signaling = new SignalingServer(
+      server,
+      rooms,
+      { maxMessageBytes: config.signaling.maxMessageBytes, audioMaxBitrate: config.audio.maxBitrate },
+      log.child('ws'),
+    );
     closers.push(() => signaling.close());
 
     const { port } = server.address() as AddressInfo;

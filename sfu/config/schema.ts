@@ -20,6 +20,13 @@ export const configSchema = z.strictObject({
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),
     maxParticipants: z.number().int().min(1).max(10_000),
+    forwardK: z.number().int().min(0).max(100),
+    speakerHoldMs: z.number().int().min(0).max(60_000),
+  }),
+  audio: z.strictObject({
+    maxBitrate: z.number().int().min(6000).max(510_000),
+    speakingThresholdDbov: z.number().int().min(-127).max(0),
+    levelIntervalMs: z.number().int().min(250).max(5_000),
   }),
   signaling: z.strictObject({
     maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),

@@ -68,6 +68,9 @@ export const requests = {
       room: z.string(),
       routerRtpCapabilities: mediaObject,
       participants: z.array(participantInfo),
+      dominantSpeakerId: id.nullable(),
+      /** How to encode the microphone: Opus max average bitrate (bits/s). */
+      audio: z.object({ maxBitrate: z.number().int() }),
     }),
   },
   createTransport: {
@@ -139,6 +142,11 @@ export const notifications = {
   consumerClosed: z.object({ consumerId: id }),
   producerPaused: z.object({ participantId: id }),
   producerResumed: z.object({ participantId: id }),
+  /** Who is speaking now, and how loud (0..1); sent when it changes, at most 5 times a second. */
+  speakers: z.object({
+    levels: z.array(z.object({ participantId: id, level: z.number().min(0).max(1), speaking: z.boolean() })),
+  }),
+  dominantSpeaker: z.object({ participantId: id }),
   /** The room is gone (its worker died, or the server shuts down); rejoin to continue. */
   roomClosed: z.object({ reason: z.enum(leaveReasons) }),
 } as const;

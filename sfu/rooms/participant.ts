@@ -22,6 +22,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly joinedAt = new Date();
   readonly #transports = new Map<Direction, types.WebRtcTransport>();
   readonly #consumers = new Map<string, types.Consumer>(); // by consumer id
+  /** Consumers whose track the client has set up (consumerReady). */
+  readonly #ready = new Set<string>();
   #producer?: types.Producer;
   #rtpCapabilities?: types.RtpCapabilities;
   #muted = false;
@@ -126,9 +128,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     const consumer = await transport.consume({
       producerId: producer.id,
       rtpCapabilities: caps,
-      paused: true, // resumed when the client says its track is ready (consumerReady)
-      // Opus DTX: keep forwarding the comfort-noise packets a silent speaker sends.
-      ignoreDtx: false,
+      // Paused until the client says its track is ready (consumerReady) and the
+      // forwarding policy selects this voice; the room resumes it then.
+      paused: true,
+      // Do not forward Opus DTX packets (a silent speaker's ~2.5/s comfort-noise
+      // frames): mediasoup rewrites sequence numbers so receivers see no loss,
+      // browsers conceal the gap as silence, and a held-but-silent speaker then
+      // costs no forwarding at all.
+      ignoreDtx: true,
       appData: { participantId: producerOwner },
     });
     if (this.#closed) {
@@ -136,7 +143,10 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       return;
     }
     this.#consumers.set(consumer.id, consumer);
-    consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+    consumer.observer.once('close', () => {
+      this.#consumers.delete(consumer.id);
+      this.#ready.delete(consumer.id);
+    });
     consumer.on('producerclose', () => this.link.notify('consumerClosed', { consumerId: consumer.id }));
     this.link.notify('newConsumer', {
       consumerId: consumer.id,
@@ -147,17 +157,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     });
   }
 
-  closeConsumer(consumerId: string): void {
-    const consumer = this.#consumers.get(consumerId);
-    if (!consumer) return;
-    consumer.close();
-    this.link.notify('consumerClosed', { consumerId });
+  /** The client has set up this consumer's track. */
+  markReady(consumerId: string): void {
+    if (!this.#consumers.has(consumerId)) throw new ChorusError('NOT_FOUND', `no consumer ${consumerId} of yours`);
+    this.#ready.add(consumerId);
   }
 
-  async resumeConsumer(consumerId: string): Promise<void> {
-    const consumer = this.#consumers.get(consumerId);
-    if (!consumer) throw new ChorusError('NOT_FOUND', `no consumer ${consumerId} of yours`);
-    await consumer.resume();
+  isReady(consumerId: string): boolean {
+    return this.#ready.has(consumerId);
   }
 
   /** Closes everything of this participant. Idempotent; emits 'close' once. */
@@ -167,6 +174,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     for (const t of this.#transports.values()) t.close();
     this.#transports.clear();
     this.#consumers.clear();
+    this.#ready.clear();
     this.#producer = undefined;
     this.emit('close', reason);
   }

@@ -52,7 +52,7 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
 
   async #open(name: string): Promise<Room> {
     const { media, router } = await this.pool.createRouter(mediaCodecs);
-    const room = new Room(name, media, router, this.options, this.log.child('room'));
+    const room = await Room.create(name, media, router, this.options, this.log.child('room'));
     if (this.#closed) {
       room.close('serverShutdown');
       return room; // joining it fails with ROOM_CLOSED

@@ -27,6 +27,13 @@ export type Send = (message: Response | { notification: NotificationName; data: 
 
 type Handlers = { [M in Method]: (data: ParsedRequestData<M>) => Promise<ResponseData<M>> };
 
+export interface SessionOptions {
+  /** Larger frames are refused with MESSAGE_TOO_LARGE. */
+  maxMessageBytes: number;
+  /** Opus max average bitrate clients are told to send (bits/s). */
+  audioMaxBitrate: number;
+}
+
 interface Joined {
   room: Room;
   participant: Participant;
@@ -40,7 +47,7 @@ export class PeerSession implements PeerLink {
   constructor(
     readonly registry: RoomRegistry,
     readonly send: Send,
-    readonly maxMessageBytes: number,
+    readonly options: SessionOptions,
     readonly log: Logger,
   ) {}
 
@@ -53,8 +60,9 @@ export class PeerSession implements PeerLink {
     return this.#queue.push(async () => {
       let id: number | null = null;
       try {
-        if (Buffer.byteLength(text) > this.maxMessageBytes) {
-          throw new ChorusError('MESSAGE_TOO_LARGE', `messages are limited to ${this.maxMessageBytes} bytes`);
+        const limit = this.options.maxMessageBytes;
+        if (Buffer.byteLength(text) > limit) {
+          throw new ChorusError('MESSAGE_TOO_LARGE', `messages are limited to ${limit} bytes`);
         }
         let json: unknown;
         try {
@@ -137,6 +145,8 @@ export class PeerSession implements PeerLink {
         room: room.name,
         routerRtpCapabilities: room.router.rtpCapabilities,
         participants: [...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()),
+        dominantSpeakerId: room.dominantSpeaker?.id ?? null,
+        audio: { maxBitrate: this.options.audioMaxBitrate },
       };
     },
 
@@ -167,7 +177,8 @@ export class PeerSession implements PeerLink {
     },
 
     consumerReady: async ({ consumerId }) => {
-      await this.#need().participant.resumeConsumer(consumerId);
+      const { room, participant } = this.#need();
+      await room.consumerReady(participant, consumerId);
       return {};
     },
 

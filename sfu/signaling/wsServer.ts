@@ -6,10 +6,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import { SIGNALING_PATH } from '../protocol/messages.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
-import { PeerSession } from './peerSession.ts';
+import { PeerSession, type SessionOptions } from './peerSession.ts';
 
-export interface SignalingOptions {
-  maxMessageBytes: number;
+export interface SignalingOptions extends SessionOptions {
   /** How often to ping; a connection that has not answered the previous ping is closed. */
   heartbeatMs?: number;
 }
@@ -33,7 +32,7 @@ export class SignalingServer {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
       };
       const conn: Connection = {
-        session: new PeerSession(registry, send, options.maxMessageBytes, log),
+        session: new PeerSession(registry, send, options, log),
         answeredPing: true,
       };
       this.#connections.set(ws, conn);

@@ -83,7 +83,7 @@ describe('joining', () => {
 });
 
 describe('media objects', () => {
-  it('gives each listener a paused consumer of every other producer, resumed on consumerReady', async () => {
+  it('gives each listener a paused consumer of every other producer, run once ready and selected', async () => {
     const ada = await joinWithMedia('call', 'Ada');
     const bob = await joinWithMedia('call', 'Bob');
 
@@ -92,11 +92,19 @@ describe('media objects', () => {
     const toAda = await ada.c.waitForNotification('newConsumer');
     expect(toAda.producerId).toBe(bob.producerId);
 
-    const bobServer = chorus.rooms.rooms.get('call')!.participants.get(bob.joined.participantId)!;
+    const room = chorus.rooms.rooms.get('call')!;
+    const bobServer = room.participants.get(bob.joined.participantId)!;
     const consumer = bobServer.consumers.get(toBob.consumerId)!;
     expect(consumer.paused).toBe(true);
+    // Ready, but with selective forwarding (K = 3) nobody here speaks: stays paused.
     await bob.c.call('consumerReady', { consumerId: toBob.consumerId });
-    expect(consumer.paused).toBe(false);
+    expect(room.forwardK).toBe(3);
+    expect(consumer.paused).toBe(true);
+    // Forwarding everyone (K = 0): the ready consumer runs.
+    room.setForwardK(0);
+    await until(() => !consumer.paused, 'consumer resumed');
+    // A consumer whose client is not ready yet stays paused even then.
+    expect(room.participants.get(ada.joined.participantId)!.consumers.get(toAda.consumerId)!.paused).toBe(true);
 
     // Nobody is ever sent their own voice.
     expect(ada.c.notifications.filter((n) => n.notification === 'newConsumer')).toHaveLength(1);

@@ -8,11 +8,12 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 
 const executablePath = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => fs.existsSync(p));
 
-/** A WAV of a pure tone, made with sox: the participant's fake microphone. */
+/** A WAV of a pure tone (hz = 0: silence), made with sox: the participant's fake microphone. */
 export function toneWav(dir: string, hz: number, seconds = 30): string {
   const file = path.join(dir, `tone${hz}.wav`);
   if (!fs.existsSync(file)) {
-    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz), 'vol', '0.5']);
+    const volume = hz === 0 ? '0' : '0.5';
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz || 440), 'vol', volume]);
   }
   return file;
 }

@@ -7,10 +7,28 @@ import * as werift from 'werift';
 import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
 import { ProtocolClient } from './protocolClient.ts';
 
+/**
+ * werift's peer connection as a browser's would be for Chorus: it negotiates
+ * the audio-level header extension (the server's speaker detection reads it),
+ * uses no STUN server (none is reachable, none is needed on loopback) and
+ * offers 127.0.0.1 as a host candidate.
+ */
+class PeerConnection extends werift.RTCPeerConnection {
+  constructor(config: Partial<werift.PeerConfig> = {}) {
+    super({
+      ...config,
+      iceServers: [],
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
+    });
+  }
+}
 // mediasoup-client's Chrome111 handler uses the global WebRTC classes.
-Object.assign(globalThis, { RTCPeerConnection: werift.RTCPeerConnection, MediaStream: werift.MediaStream });
+Object.assign(globalThis, { RTCPeerConnection: PeerConnection, MediaStream: werift.MediaStream });
 
-const loopback = { iceAdditionalHostAddresses: ['127.0.0.1'] };
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+/** A speaking voice: -20 dBov. */
+export const TALK_DBOV = -20;
 
 export interface PeerOptions {
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
@@ -53,8 +71,10 @@ export class NodePeer {
     if (opus) {
       const send = await peer.#transport('send');
       const track = new werift.MediaStreamTrack({ kind: 'audio' });
-      await send.produce({ track: track as unknown as MediaStreamTrack, stopTracks: false });
-      peer.#startSending(track, opus);
+      const producer = await send.produce({ track: track as unknown as MediaStreamTrack, stopTracks: false });
+      const levelExt = producer.rtpParameters.headerExtensions?.find((h) => h.uri === AUDIO_LEVEL_URI);
+      if (!levelExt) throw new Error('the audio-level header extension was not negotiated');
+      peer.#startSending(track, opus, levelExt.id);
     }
     await peer.#transport('recv');
     await signaling.call('consume', { rtpCapabilities: device.rtpCapabilities });
@@ -63,7 +83,7 @@ export class NodePeer {
 
   async #transport(direction: 'send' | 'recv'): Promise<types.Transport> {
     const options = await this.signaling.call('createTransport', { direction });
-    const params = { ...options, additionalSettings: loopback };
+    const params = options;
     const t = direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
     t.on('connect', ({ dtlsParameters }, ok, fail) => {
       if (this.options.corruptDtlsFingerprint) {
@@ -81,16 +101,29 @@ export class NodePeer {
     return t;
   }
 
-  #startSending(track: werift.MediaStreamTrack, opus: Buffer[]): void {
+  /** Whether this peer talks (50 packets/s at TALK_DBOV) or is silent (Opus DTX: one packet per 400 ms, level -127). */
+  talking = true;
+
+  #startSending(track: werift.MediaStreamTrack, opus: Buffer[], levelExtId: number): void {
     let i = 0;
+    let tick = 0;
     let seq = Math.floor(Math.random() * 65535);
     let ts = Math.floor(Math.random() * 2 ** 31);
     this.#sender = setInterval(() => {
-      const header = new werift.RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: false });
-      track.writeRtp(new werift.RtpPacket(header, opus[i % opus.length]!));
-      i++;
-      seq = (seq + 1) & 0xffff;
       ts = (ts + 960) >>> 0; // 20 ms at 48 kHz
+      if (!this.talking && tick++ % 20 !== 0) return; // DTX: the clock runs on, packets pause
+      const level = this.talking ? -TALK_DBOV : 127;
+      const header = new werift.RtpHeader({
+        payloadType: 111,
+        sequenceNumber: seq,
+        timestamp: ts,
+        marker: false,
+        extensions: [{ id: levelExtId, payload: Buffer.from([level]) }],
+      });
+      // A DTX frame is a 1-byte Opus packet (TOC only); talking sends the tone.
+      const payload = this.talking ? opus[i++ % opus.length]! : Buffer.from([opus[0]![0]! & 0xfc]);
+      track.writeRtp(new werift.RtpPacket(header, payload));
+      seq = (seq + 1) & 0xffff;
     }, 20);
   }
 
@@ -111,10 +144,25 @@ export class NodePeer {
         stats.packets++;
         stats.bytes += rtp.payload.length;
         stats.lastAt = Date.now();
+        for (const watch of this.#packetWatchers) watch(participantId);
       });
       await this.signaling.call('consumerReady', { consumerId });
     }).catch((err) => {
       if (!this.#closed) throw err;
+    });
+  }
+
+  readonly #packetWatchers = new Set<(from: string) => void>();
+
+  /** Resolves with the time (Date.now()) the next packet from `participantId` arrives. */
+  nextPacketFrom(participantId: string): Promise<number> {
+    return new Promise((resolve) => {
+      const watch = (from: string) => {
+        if (from !== participantId) return;
+        this.#packetWatchers.delete(watch);
+        resolve(Date.now());
+      };
+      this.#packetWatchers.add(watch);
     });
   }
 

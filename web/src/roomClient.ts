@@ -13,6 +13,9 @@ export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
 export interface RemoteParticipant extends ParticipantInfo {
   /** The participant's audio, once the server forwards it to us. */
   stream?: MediaStream;
+  /** Speaking now (the server's measure), and how loud (0..1). */
+  speaking: boolean;
+  level: number;
 }
 
 export interface CallState {
@@ -24,6 +27,10 @@ export interface CallState {
   muted: boolean;
   /** Local microphone level, 0..1. */
   level: number;
+  /** Whether the server hears us speaking. */
+  speaking: boolean;
+  /** Who spoke most recently for a while (the server's dominant speaker). */
+  dominantId?: string;
   mics: { deviceId: string; label: string }[];
   micId?: string;
   /** Why the microphone is unavailable (the call goes on, listen-only). */
@@ -34,7 +41,17 @@ export interface CallState {
   audioBlocked: boolean;
 }
 
-const initial: CallState = { phase: 'idle', participants: [], muted: false, level: 0, mics: [], audioBlocked: false };
+const initial: CallState = {
+  phase: 'idle',
+  participants: [],
+  muted: false,
+  level: 0,
+  speaking: false,
+  mics: [],
+  audioBlocked: false,
+};
+
+const quiet = (p: ParticipantInfo): RemoteParticipant => ({ ...p, speaking: false, level: 0 });
 
 export class RoomClient {
   #state: CallState = initial;
@@ -82,7 +99,12 @@ export class RoomClient {
 
       const mic = await this.#openMic(micId);
       const joined = await signaling.request('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
-      this.#set({ selfId: joined.participantId, room: joined.room, participants: joined.participants });
+      this.#set({
+        selfId: joined.participantId,
+        room: joined.room,
+        participants: joined.participants.map(quiet),
+        dominantId: joined.dominantSpeakerId ?? undefined,
+      });
 
       const device = new Device();
       await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
@@ -92,7 +114,13 @@ export class RoomClient {
         this.#sendTransport = await this.#createTransport('send');
         this.#producer = await this.#sendTransport.produce({
           track: mic,
-          codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
+          // Mono voice, DTX (no packets while silent), in-band FEC (recovers lost packets).
+          codecOptions: {
+            opusStereo: false,
+            opusDtx: true,
+            opusFec: true,
+            opusMaxAverageBitrate: joined.audio.maxBitrate,
+          },
           stopTracks: false,
         });
       }
@@ -163,7 +191,7 @@ export class RoomClient {
   async #onNotification(n: Notification): Promise<void> {
     switch (n.notification) {
       case 'participantJoined':
-        this.#set({ participants: [...this.#state.participants, n.data.participant] });
+        this.#set({ participants: [...this.#state.participants, quiet(n.data.participant)] });
         break;
       case 'participantLeft':
         if (n.data.participantId === this.#state.selfId) {
@@ -198,6 +226,22 @@ export class RoomClient {
         this.#updateParticipant(entry.participantId, { stream: undefined });
         break;
       }
+      case 'speakers': {
+        const levels = new Map(n.data.levels.map((l) => [l.participantId, l]));
+        const self = levels.get(this.#state.selfId ?? '');
+        this.#set({
+          speaking: self?.speaking ?? false,
+          participants: this.#state.participants.map((p) => ({
+            ...p,
+            speaking: levels.get(p.id)?.speaking ?? false,
+            level: levels.get(p.id)?.level ?? 0,
+          })),
+        });
+        break;
+      }
+      case 'dominantSpeaker':
+        this.#set({ dominantId: n.data.participantId });
+        break;
       case 'roomClosed':
         this.#fail(
           n.data.reason === 'serverShutdown'

@@ -50,7 +50,16 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
           Leave
         </button>
       </div>
-      <ParticipantList self={{ name: state.displayName ?? '', muted: state.muted }} participants={state.participants} />
+      <ParticipantList
+        self={{
+          name: state.displayName ?? '',
+          muted: state.muted,
+          speaking: state.speaking,
+          isDominant: state.dominantId !== undefined && state.dominantId === state.selfId,
+        }}
+        participants={state.participants}
+        dominantId={state.dominantId}
+      />
       {state.participants.map((p) =>
         p.stream ? (
           <RemoteAudio

@@ -1,0 +1,46 @@
+// The speaking highlight in real browsers follows the page whose fake
+// microphone plays a tone, and goes when that page mutes.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type BrowserParticipant, launchParticipant, tempDir, toneWav } from '../support/browser.ts';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+
+let chorus: TestChorus;
+const pages: Record<'loud' | 'quiet' | 'watcher', BrowserParticipant & { id: string }> = {} as never;
+
+beforeAll(async () => {
+  chorus = await startTestChorus();
+  const dir = tempDir();
+  for (const [name, hz] of [['loud', 440], ['quiet', 0], ['watcher', 0]] as const) {
+    const p = await launchParticipant(toneWav(dir, hz));
+    await p.page.goto(`${chorus.url}/?room=speakers&name=${name}`);
+    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+    const room = chorus.rooms.rooms.get('speakers')!;
+    pages[name] = { ...p, id: [...room.participants.values()].find((x) => x.displayName === name)!.id };
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(pages).map((p) => p.close()));
+  await chorus?.stop();
+});
+
+const speakingOn = (viewer: 'loud' | 'quiet' | 'watcher', who: 'loud' | 'quiet') =>
+  pages[viewer].page.locator(`li[data-participant-id="${pages[who].id}"]`).getAttribute('data-speaking');
+
+it('highlights the participant whose microphone plays a tone, on every other page, and not the silent one', async () => {
+  await expect.poll(() => speakingOn('watcher', 'loud'), { timeout: 10_000 }).toBe('true');
+  await expect.poll(() => speakingOn('quiet', 'loud'), { timeout: 10_000 }).toBe('true');
+  expect(await speakingOn('watcher', 'quiet')).toBe('false');
+  // The speaker sees themselves speaking, and is the dominant speaker for the others.
+  await expect.poll(() => pages.loud.page.getByTestId('participant-self').getAttribute('data-speaking')).toBe('true');
+  await expect
+    .poll(() => pages.watcher.page.locator(`[data-participant-id="${pages.loud.id}"] .dominant`).count(), { timeout: 10_000 })
+    .toBe(1);
+});
+
+it('drops the highlight when the speaker mutes and brings it back on unmute', async () => {
+  await pages.loud.page.getByTestId('mute').click();
+  await expect.poll(() => speakingOn('watcher', 'loud'), { timeout: 10_000 }).toBe('false');
+  await pages.loud.page.getByTestId('mute').click();
+  await expect.poll(() => speakingOn('watcher', 'loud'), { timeout: 10_000 }).toBe('true');
+});

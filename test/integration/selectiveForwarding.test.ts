@@ -1,0 +1,114 @@
+// Selective forwarding with real WebRTC peers (mediasoup-client over werift)
+// sending Opus with the audio-level header extension, as browsers do: listeners
+// receive the active speakers only, and switch when someone new speaks.
+// (Switch times and bytes per listener are measured by bench/forwarding.ts.)
+import { afterEach, describe, expect, it } from 'vitest';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { NodePeer } from '../support/nodePeer.ts';
+import { opusTonePackets } from '../support/opus.ts';
+import { until } from '../support/wait.ts';
+
+let chorus: TestChorus;
+let peers: NodePeer[] = [];
+const opus = opusTonePackets(440);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function joinPeers(room: string, n: number, talkers: number): Promise<NodePeer[]> {
+  const joined: NodePeer[] = [];
+  for (let i = 0; i < n; i++) {
+    const peer = await NodePeer.join(chorus.wsUrl, room, `P${i}`, opus);
+    peer.talking = i < talkers;
+    joined.push(peer);
+  }
+  peers.push(...joined);
+  return joined;
+}
+
+/** Packets each listener got from each sender during `ms`. */
+async function receivedDuring(listeners: NodePeer[], senders: NodePeer[], ms: number): Promise<number[][]> {
+  const before = listeners.map((l) => senders.map((s) => l.packetsFrom(s.participantId)));
+  await sleep(ms);
+  return listeners.map((l, i) => senders.map((s, j) => l.packetsFrom(s.participantId) - before[i]![j]!));
+}
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+  peers = [];
+  await chorus?.stop();
+});
+
+describe('selective forwarding (K = 3)', () => {
+  it('in a room of 8 where 2 speak, every listener receives those 2 and nothing from the 6 silent', async () => {
+    chorus = await startTestChorus();
+    const all = await joinPeers('eight', 8, 2);
+    const [t0, t1] = all;
+    const silent = all.slice(2);
+    // Everyone is connected and hears the talkers.
+    await until(() => silent.every((l) => l.packetsFrom(t0!.participantId) > 10 && l.packetsFrom(t1!.participantId) > 10), 'talkers heard', 15_000);
+
+    const window = await receivedDuring(all, all, 1500);
+    all.forEach((listener, i) => {
+      all.forEach((sender, j) => {
+        const got = window[i]![j]!;
+        if (sender === listener) return;
+        if (j < 2) expect(got, `P${i} from talker P${j}`).toBeGreaterThan(30);
+        else expect(got, `P${i} from silent P${j}`).toBe(0);
+      });
+    });
+    // Not a single packet of a silent participant was forwarded, ever.
+    for (const l of all) for (const s of silent) expect(l.packetsFrom(s.participantId)).toBe(0);
+    // Everyone is told who speaks: the two talkers, never a silent one.
+    const watcher = silent[0]!;
+    const told = await watcher.signaling.waitForNotification('speakers', (d) => d.levels.length === 2);
+    expect(told.levels.map((l) => l.participantId).sort()).toEqual([t0!.participantId, t1!.participantId].sort());
+    expect(told.levels.every((l) => l.speaking && l.level > 0)).toBe(true);
+    const spoken = new Set(watcher.signaling.notifications.flatMap((n) => (n.notification === 'speakers' ? n.data.levels.map((l) => l.participantId) : [])));
+    for (const s of silent) expect(spoken.has(s.participantId)).toBe(false);
+    // The consumers exist (paused): a silent participant who starts speaking needs no renegotiation.
+    const room = chorus.rooms.rooms.get('eight')!;
+    for (const p of room.participants.values()) expect(p.consumers.size).toBe(7);
+  }, 60_000);
+
+  it('with K = 2, switches to a third speaker who starts as another stops, and holds through a pause', async () => {
+    chorus = await startTestChorus({ rooms: { forwardK: 2 } });
+    const [a, b, c, listener] = await joinPeers('switch', 4, 2);
+    await until(() => listener!.packetsFrom(a!.participantId) > 20 && listener!.packetsFrom(b!.participantId) > 20, 'A and B heard', 15_000);
+
+    // A short pause of A (well under the hold time) with nobody else starting:
+    // A stays forwarded (its consumer keeps running), so nothing switches.
+    const room = chorus.rooms.rooms.get('switch')!;
+    const aConsumerAtListener = () =>
+      [...room.participants.get(listener!.participantId)!.consumers.values()].find(
+        (x) => x.producerId === room.participants.get(a!.participantId)!.producer!.id,
+      )!;
+    a!.talking = false;
+    await sleep(400);
+    expect(aConsumerAtListener().paused).toBe(false);
+    a!.talking = true;
+    await sleep(300);
+
+    // A stops and C starts: C takes A's slot although A is still within its hold time.
+    a!.talking = false;
+    c!.talking = true;
+    await until(() => listener!.packetsFrom(c!.participantId) > 0, 'C heard', 5_000);
+    await until(() => aConsumerAtListener().paused, "A's consumer paused", 5_000);
+    const window = await receivedDuring([listener!], [a!, b!, c!], 1000);
+    expect(window[0]![0]).toBe(0);
+    expect(window[0]![1]).toBeGreaterThan(20);
+    expect(window[0]![2]).toBeGreaterThan(20);
+  }, 60_000);
+
+  it('with K = 0 forwards every unmuted participant, talking or not', async () => {
+    chorus = await startTestChorus({ rooms: { forwardK: 0 } });
+    const all = await joinPeers('everyone', 4, 1);
+    const [talker, quiet1, , listener] = all;
+    await until(() => listener!.packetsFrom(talker!.participantId) > 20, 'talker heard', 15_000);
+    // Silent peers send DTX, which is not forwarded (ignoreDtx), but their consumers run:
+    // as soon as they talk, they are heard without any selection.
+    quiet1!.talking = true;
+    await until(() => listener!.packetsFrom(quiet1!.participantId) > 10, 'the quiet one heard', 5_000);
+    const room = chorus.rooms.rooms.get('everyone')!;
+    const running = [...room.participants.get(listener!.participantId)!.consumers.values()].filter((c) => !c.paused);
+    expect(running).toHaveLength(3);
+  }, 60_000);
+});
