@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../sfu/config/load.ts';
 import { silentLogger } from '../sfu/log.ts';
 import { startChorus } from '../sfu/server.ts';
+import { joinTarget } from '../test/support/joinTarget.ts';
 import { NodePeer } from '../test/support/nodePeer.ts';
 import { opusTonePackets } from '../test/support/opus.ts';
 
@@ -27,13 +28,13 @@ const config = loadConfig({
   },
 });
 const chorus = await startChorus(config, silentLogger);
-const wsUrl = `${chorus.url.replace('http', 'ws')}/ws`;
+const target = joinTarget(chorus);
 const worker = chorus.pool.workers[0]!.worker;
 
 async function join(room: string, n: number, talking: (i: number) => boolean): Promise<NodePeer[]> {
   const peers: NodePeer[] = [];
   for (let i = 0; i < n; i++) {
-    const p = await NodePeer.join(wsUrl, room, `P${i}`, opus);
+    const p = await NodePeer.join(target, room, `P${i}`, opus);
     p.talking = talking(i);
     peers.push(p);
   }

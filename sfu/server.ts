@@ -1,9 +1,11 @@
 // The composition root: builds Chorus from a validated config, in order
 // (database → workers → rooms → HTTP + WebSocket), and takes it down in reverse.
 // Whatever it opens, it closes in stop().
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config/schema.ts';
 import { type Db, isReachable, migrateToLatest, openDatabase } from './db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.ts';
@@ -25,6 +27,7 @@ export interface ChorusServer {
   recorder: SessionRecorder;
   db: Db;
   signaling: SignalingServer;
+  tokens: TokenService;
   stop(): Promise<void>;
 }
 
@@ -94,8 +97,20 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     });
     closers.push(() => rooms.close());
 
+    // Join tokens.
+    if (!config.auth.secret) log.warn('auth.secret is empty: join tokens are signed with a random secret made now');
+    const tokens = new TokenService(config.auth.secret || randomBytes(32).toString('base64url'));
+    if (config.auth.devTokens) {
+      log.warn('dev mode: POST /dev/token gives anyone a join token; set auth.devTokens to false in production');
+    }
+
     // HTTP + WebSocket on one port.
-    const app = createHttpApp({ workers: () => pool.workers.length, database: () => isReachable(db) }, webRoot);
+    const app = createHttpApp({
+      readiness: { workers: () => pool.workers.length, database: () => isReachable(db) },
+      webRoot,
+      devTokens: config.auth.devTokens ? { tokens, ttlSeconds: config.auth.devTokenTtlSeconds } : undefined,
+      log: log.child('http'),
+    });
     const server = http.createServer(app.callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -111,6 +126,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     const signaling = new SignalingServer(
       server,
       rooms,
+      tokens,
       { maxMessageBytes: config.signaling.maxMessageBytes, audioMaxBitrate: config.audio.maxBitrate },
       log.child('ws'),
     );
@@ -120,7 +136,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
     const url_ = `http://${host}:${port}`;
     log.info(`Chorus is listening on ${url_}`);
-    return { url: url_, port, pool, rooms, recorder, db, signaling, stop };
+    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, stop };
   } catch (err) {
     await stop();
     throw err;

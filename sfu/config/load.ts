@@ -29,6 +29,9 @@ export const envOverrides: Record<string, string> = {
   CHORUS_ANNOUNCED_ADDRESS: 'media.announcedAddress',
   CHORUS_RTC_PORT_BASE: 'media.rtcPortBase',
   CHORUS_WORKER_LOG_LEVEL: 'media.workerLogLevel',
+  CHORUS_AUTH_SECRET: 'auth.secret',
+  CHORUS_DEV_TOKENS: 'auth.devTokens',
+  CHORUS_ADMIN_SECRET: 'admin.secret',
   DATABASE_URL: 'database.url',
   CHORUS_EMBEDDED_DB_DIR: 'database.embeddedDataDir',
   CHORUS_LOG_LEVEL: 'log.level',
@@ -112,7 +115,8 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   for (const [name, key] of Object.entries(envOverrides)) {
     const value = env[name];
     if (value === undefined || (value === '' && name !== 'DATABASE_URL')) continue;
-    setPath(tree, key, key === 'database.url' || key === 'http.host' ? value : fromEnvText(value));
+    const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret'].includes(key);
+    setPath(tree, key, text ? value : fromEnvText(value));
     sources.set(key, `env ${name}`);
   }
   tree = merge(tree, overrides);

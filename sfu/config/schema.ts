@@ -31,6 +31,19 @@ export const configSchema = z.strictObject({
   signaling: z.strictObject({
     maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
   }),
+  auth: z
+    .strictObject({
+      secret: z.union([z.literal(''), z.string().min(32, 'use a secret of at least 32 characters')]),
+      devTokens: z.boolean(),
+      devTokenTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600),
+    })
+    .refine((a) => a.secret !== '' || a.devTokens, {
+      message: 'set auth.secret (CHORUS_AUTH_SECRET): it is required when auth.devTokens is off',
+      path: ['secret'],
+    }),
+  admin: z.strictObject({
+    secret: z.union([z.literal(''), z.string().min(16, 'use a secret of at least 16 characters')]),
+  }),
   database: z.strictObject({
     url: z.union([z.literal(''), z.url({ protocol: /^postgres(ql)?$/ })]),
     embeddedDataDir: z.string().min(1),

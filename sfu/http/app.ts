@@ -2,9 +2,14 @@
 // The WebSocket endpoint shares the same server (see signaling/wsServer.ts).
 import fs from 'node:fs';
 import path from 'node:path';
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import serve from 'koa-static';
+import type { TokenService } from '../auth/tokens.ts';
+import type { Logger } from '../log.ts';
+import { devTokenRoutes } from './devTokens.ts';
+import { jsonErrors } from './errors.ts';
 
 export interface Readiness {
   /** Live mediasoup workers. */
@@ -13,9 +18,22 @@ export interface Readiness {
   database(): Promise<boolean>;
 }
 
-export function createHttpApp(readiness: Readiness, webRoot: string): Koa {
+export interface HttpAppOptions {
+  readiness: Readiness;
+  /** Folder of the built web client. */
+  webRoot: string;
+  /** Dev mode: serve POST /dev/token. */
+  devTokens?: { tokens: TokenService; ttlSeconds: number };
+  /** Extra routers (the admin API). */
+  routers?: Router[];
+  log: Logger;
+}
+
+export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log }: HttpAppOptions): Koa {
   const app = new Koa();
   const router = new Router();
+  app.use(jsonErrors(log));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }));
 
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -29,8 +47,10 @@ export function createHttpApp(readiness: Readiness, webRoot: string): Koa {
     ctx.body = { status: ready ? 'ready' : 'not ready', workers, database: database ? 'reachable' : 'unreachable' };
   });
 
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  for (const r of [router, ...(devTokens ? [devTokenRoutes(devTokens.tokens, devTokens.ttlSeconds)] : []), ...routers]) {
+    app.use(r.routes());
+    app.use(r.allowedMethods());
+  }
 
   if (fs.existsSync(path.join(webRoot, 'index.html'))) {
     app.use(serve(webRoot, { index: 'index.html' }));

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 
 /** Bumped on any incompatible change; the client sends it in `join`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Path of the WebSocket endpoint on the HTTP server. */
 export const SIGNALING_PATH = '/ws';
@@ -40,11 +40,20 @@ export const displayName = z
   .min(1, 'display name is empty')
   .max(48, 'display name is longer than 48 characters');
 
+/**
+ * What a participant may do (from their join token): speakers talk; listeners
+ * only listen; moderators talk and can force-mute or remove others.
+ */
+export const roles = ['speaker', 'listener', 'moderator'] as const;
+export const roleSchema = z.enum(roles);
+export type Role = z.infer<typeof roleSchema>;
+
 // --- requests: method → [request data, response data] ------------------------
 
 export const participantInfo = z.object({
   id,
   displayName: z.string(),
+  role: roleSchema,
   muted: z.boolean(),
 });
 export type ParticipantInfo = z.infer<typeof participantInfo>;
@@ -61,11 +70,14 @@ export const requests = {
     request: z.strictObject({
       protocolVersion: z.number().int(),
       room: roomName,
-      displayName,
+      /** A join token (JWT) for this room: it names you, your display name and your role. */
+      token: z.string().min(1).max(4096),
     }),
     response: z.object({
       participantId: id,
       room: z.string(),
+      displayName: z.string(),
+      role: roleSchema,
       routerRtpCapabilities: mediaObject,
       participants: z.array(participantInfo),
       dominantSpeakerId: id.nullable(),
@@ -103,6 +115,13 @@ export const requests = {
   mute: { request: z.strictObject({}), response: z.object({}) },
   unmute: { request: z.strictObject({}), response: z.object({}) },
   leave: { request: z.strictObject({}), response: z.object({}) },
+  /** Moderators: mute someone. With allowUnmute false they cannot unmute themselves until allowed. */
+  forceMute: {
+    request: z.strictObject({ participantId: id, allowUnmute: z.boolean().default(false) }),
+    response: z.object({}),
+  },
+  /** Moderators: remove someone from the room (they cannot rejoin it while it lasts). */
+  remove: { request: z.strictObject({ participantId: id }), response: z.object({}) },
 } as const;
 
 export type Method = keyof typeof requests;
@@ -126,6 +145,9 @@ export const leaveReasons = [
   'transportFailed', // ICE/DTLS failed
   'workerDied', // the mediasoup worker of the room died
   'serverShutdown',
+  'replaced', // the same identity joined again (another tab or device)
+  'removed', // a moderator or an admin removed the participant
+  'roomClosed', // an admin closed the room
 ] as const;
 export type LeaveReason = (typeof leaveReasons)[number];
 
@@ -147,8 +169,10 @@ export const notifications = {
     levels: z.array(z.object({ participantId: id, level: z.number().min(0).max(1), speaking: z.boolean() })),
   }),
   dominantSpeaker: z.object({ participantId: id }),
-  /** The room is gone (its worker died, or the server shuts down); rejoin to continue. */
+  /** The room is gone (its worker died, the server shuts down, an admin closed it). */
   roomClosed: z.object({ reason: z.enum(leaveReasons) }),
+  /** A moderator muted you; unmute is refused unless allowUnmute. */
+  forceMuted: z.object({ allowUnmute: z.boolean() }),
 } as const;
 
 export type NotificationName = keyof typeof notifications;
@@ -169,7 +193,11 @@ export const errorCodes = [
   'NOT_JOINED', // a request that needs a joined participant, before join (or after leave)
   'ALREADY_JOINED',
   'INVALID_STATE', // out of order: e.g. produce before the send transport exists
-  'NOT_FOUND', // an id that is not this participant's
+  'NOT_FOUND', // an id that is not this participant's (or not in the room)
+  'TOKEN_INVALID', // the join token is malformed, forged, or lacks room/name/role
+  'TOKEN_EXPIRED',
+  'TOKEN_WRONG_ROOM', // the join token is for another room
+  'FORBIDDEN', // your role does not allow this (or a moderator muted/removed you)
   'MEDIA_ERROR', // mediasoup refused the parameters
   'ROOM_FULL',
   'ROOM_CLOSED',

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
-import type { LeaveReason, NotificationData, NotificationName, ParticipantInfo } from '../protocol/messages.ts';
+import type { LeaveReason, NotificationData, NotificationName, ParticipantInfo, Role } from '../protocol/messages.ts';
 
 /** How a participant reaches its client (implemented by the signaling session). */
 export interface PeerLink {
@@ -27,10 +27,15 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   #producer?: types.Producer;
   #rtpCapabilities?: types.RtpCapabilities;
   #muted = false;
+  /** False while a moderator's mute holds: the participant may not unmute. */
+  #unmuteAllowed = true;
   #closed = false;
 
   constructor(
+    /** Who this is, from the join token (stable across sessions). */
+    readonly identity: string,
     readonly displayName: string,
+    readonly role: Role,
     readonly link: PeerLink,
   ) {
     super();
@@ -55,8 +60,12 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return this.#transports;
   }
 
+  get unmuteAllowed(): boolean {
+    return this.#unmuteAllowed;
+  }
+
   info(): ParticipantInfo {
-    return { id: this.id, displayName: this.displayName, muted: this.#muted };
+    return { id: this.id, displayName: this.displayName, role: this.role, muted: this.#muted };
   }
 
   transport(direction: Direction): types.WebRtcTransport {
@@ -71,6 +80,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   }
 
   async createTransport(router: types.Router, webRtcServer: types.WebRtcServer, direction: Direction) {
+    if (direction === 'send' && this.role === 'listener') {
+      throw new ChorusError('FORBIDDEN', 'listeners cannot send audio');
+    }
     if (this.#transports.has(direction)) {
       throw new ChorusError('INVALID_STATE', `the ${direction} transport exists already`);
     }
@@ -98,9 +110,11 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       throw new ChorusError('INVALID_STATE', 'produce on the send transport');
     }
     if (this.#producer) throw new ChorusError('INVALID_STATE', 'you already send a microphone');
-    const producer = await transport.produce({ kind: 'audio', rtpParameters, paused });
+    // A participant a moderator muted starts muted.
+    const startPaused = paused || this.#muted;
+    const producer = await transport.produce({ kind: 'audio', rtpParameters, paused: startPaused });
     this.#producer = producer;
-    this.#muted = paused;
+    this.#muted = startPaused;
     producer.observer.once('close', () => {
       if (this.#producer === producer) this.#producer = undefined;
     });
@@ -113,10 +127,25 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   /** Pauses or resumes the producer; returns false when nothing changed. */
   async setMuted(muted: boolean): Promise<boolean> {
+    if (!muted && !this.#unmuteAllowed) {
+      throw new ChorusError('FORBIDDEN', 'a moderator muted you; you can unmute when they allow it');
+    }
     if (muted === this.#muted) return false;
     this.#muted = muted;
     if (this.#producer) await (muted ? this.#producer.pause() : this.#producer.resume());
     return true;
+  }
+
+  /** A moderator's mute: muted now, and unmuting allowed only if `allowUnmute`. */
+  async forceMute(allowUnmute: boolean): Promise<boolean> {
+    this.#unmuteAllowed = allowUnmute;
+    const changed = !this.#muted;
+    if (changed) {
+      this.#muted = true;
+      await this.#producer?.pause();
+    }
+    this.link.notify('forceMuted', { allowUnmute });
+    return changed;
   }
 
   /** Creates a paused consumer of `producer` on the receive transport and tells the client. */

@@ -13,12 +13,13 @@ import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
 import type { LeaveReason, NotificationData } from '../protocol/messages.ts';
+import type { Grant } from '../auth/tokens.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import { type ProducerInfo, planConsumers, rankSpeakers, selectForListener } from './forwardingPolicy.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
-export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown';
+export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
 
 export interface RoomOptions {
   emptyRoomCloseDelayMs: number;
@@ -56,6 +57,8 @@ export class Room extends EventEmitter<RoomEvents> {
   #holdTimer?: NodeJS.Timeout;
   #emptyTimer?: NodeJS.Timeout;
   #dominant?: Participant;
+  /** Identities removed by a moderator or admin: refused for the rest of the room's life. */
+  readonly #removed = new Set<string>();
   #closed = false;
 
   private constructor(
@@ -117,13 +120,23 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#updateForwarding(true);
   }
 
-  join(displayName: string, link: PeerLink): Participant {
+  join(grant: Grant, link: PeerLink): Participant {
     if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
+    if (this.#removed.has(grant.identity)) {
+      throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
+    }
+    // The same identity again (a second tab, a reconnect): the new session replaces the old.
+    const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
+    if (previous) {
+      previous.link.notify('participantLeft', { participantId: previous.id, reason: 'replaced' });
+      previous.close('replaced');
+    }
     if (this.#participants.size >= this.options.maxParticipants) {
       throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
     }
     clearTimeout(this.#emptyTimer);
-    const participant = new Participant(displayName, link);
+    const participant = new Participant(grant.identity, grant.displayName, grant.role, link);
+    const displayName = grant.displayName;
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
     this.#lastLevels = ''; // the next level report goes to everyone, the joiner included
@@ -178,6 +191,29 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
       this.#updateForwarding(true);
     }
+  }
+
+  /** A moderator's (or admin's) mute of `target`. */
+  async forceMute(target: Participant, allowUnmute: boolean): Promise<void> {
+    if (await target.forceMute(allowUnmute)) {
+      this.#broadcast('producerPaused', { participantId: target.id }, target);
+      this.#updateForwarding(true);
+    }
+    this.log.info('participant force-muted', { room: this.name, participant: target.id, allowUnmute });
+  }
+
+  /** Removes `target` from the room; their identity cannot rejoin while the room lasts. */
+  remove(target: Participant): void {
+    this.#removed.add(target.identity);
+    target.link.notify('participantLeft', { participantId: target.id, reason: 'removed' });
+    target.close('removed');
+  }
+
+  /** The participant `participantId`, or NOT_FOUND. */
+  participant(participantId: string): Participant {
+    const p = this.#participants.get(participantId);
+    if (!p) throw new ChorusError('NOT_FOUND', `no participant ${participantId} in room ${this.name}`);
+    return p;
   }
 
   /** The client is ready to play this consumer; it runs once the policy selects it. */
@@ -316,7 +352,8 @@ export class Room extends EventEmitter<RoomEvents> {
     clearTimeout(this.#emptyTimer);
     clearTimeout(this.#levelsTimer);
     clearTimeout(this.#holdTimer);
-    const leave: LeaveReason = reason === 'workerDied' ? 'workerDied' : 'serverShutdown';
+    const leave: LeaveReason =
+      reason === 'workerDied' ? 'workerDied' : reason === 'closedByAdmin' ? 'roomClosed' : 'serverShutdown';
     for (const p of [...this.#participants.values()]) {
       if (reason !== 'empty') p.link.notify('roomClosed', { reason: leave });
       p.close(leave);

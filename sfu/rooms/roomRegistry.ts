@@ -3,6 +3,7 @@
 // The registry owns the rooms; it forwards their lifecycle as its own events
 // (the session recorder listens to those).
 import { EventEmitter } from 'node:events';
+import type { Grant } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { mediaCodecs } from '../media/codecs.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
@@ -34,9 +35,9 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
     return this.#rooms;
   }
 
-  async join(roomName: string, displayName: string, link: PeerLink): Promise<{ room: Room; participant: Participant }> {
-    const room = await this.#getOrOpen(roomName);
-    return { room, participant: room.join(displayName, link) };
+  async join(grant: Grant, link: PeerLink): Promise<{ room: Room; participant: Participant }> {
+    const room = await this.#getOrOpen(grant.room);
+    return { room, participant: room.join(grant, link) };
   }
 
   #getOrOpen(name: string): Promise<Room> {

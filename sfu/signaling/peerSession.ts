@@ -3,6 +3,7 @@
 // data or with an error that has a stable code. Nothing a client sends can
 // throw out of here.
 import type { types } from 'mediasoup';
+import type { TokenService } from '../auth/tokens.ts';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -46,6 +47,7 @@ export class PeerSession implements PeerLink {
 
   constructor(
     readonly registry: RoomRegistry,
+    readonly tokens: TokenService,
     readonly send: Send,
     readonly options: SessionOptions,
     readonly log: Logger,
@@ -119,8 +121,14 @@ export class PeerSession implements PeerLink {
     return this.#joined;
   }
 
+  #moderator(): Joined {
+    const joined = this.#need();
+    if (joined.participant.role !== 'moderator') throw new ChorusError('FORBIDDEN', 'only moderators can do this');
+    return joined;
+  }
+
   readonly #handlers: Handlers = {
-    join: async ({ protocolVersion, room: roomName, displayName }) => {
+    join: async ({ protocolVersion, room: roomName, token }) => {
       if (protocolVersion !== PROTOCOL_VERSION) {
         throw new ChorusError(
           'UNSUPPORTED_PROTOCOL',
@@ -130,7 +138,8 @@ export class PeerSession implements PeerLink {
       if (this.#joined && !this.#joined.participant.closed) {
         throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
       }
-      const { room, participant } = await this.registry.join(roomName, displayName, this);
+      const grant = await this.tokens.verify(token, roomName);
+      const { room, participant } = await this.registry.join(grant, this);
       if (this.#closed) {
         participant.close('disconnected');
         throw new ChorusError('NOT_JOINED', 'connection closed');
@@ -143,6 +152,8 @@ export class PeerSession implements PeerLink {
       return {
         participantId: participant.id,
         room: room.name,
+        displayName: participant.displayName,
+        role: participant.role,
         routerRtpCapabilities: room.router.rtpCapabilities,
         participants: [...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()),
         dominantSpeakerId: room.dominantSpeaker?.id ?? null,
@@ -191,6 +202,20 @@ export class PeerSession implements PeerLink {
     unmute: async () => {
       const { room, participant } = this.#need();
       await room.setMuted(participant, false);
+      return {};
+    },
+
+    forceMute: async ({ participantId, allowUnmute }) => {
+      const { room } = this.#moderator();
+      await room.forceMute(room.participant(participantId), allowUnmute);
+      return {};
+    },
+
+    remove: async ({ participantId }) => {
+      const { room, participant } = this.#moderator();
+      const target = room.participant(participantId);
+      if (target === participant) throw new ChorusError('INVALID_STATE', 'use leave to leave');
+      room.remove(target);
       return {};
     },
 

@@ -3,6 +3,7 @@
 // that stop answering pings are closed.
 import type { Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { SIGNALING_PATH } from '../protocol/messages.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
@@ -23,7 +24,7 @@ export class SignalingServer {
   readonly #connections = new Map<WebSocket, Connection>();
   readonly #heartbeat: NodeJS.Timeout;
 
-  constructor(server: Server, registry: RoomRegistry, options: SignalingOptions, log: Logger) {
+  constructor(server: Server, registry: RoomRegistry, tokens: TokenService, options: SignalingOptions, log: Logger) {
     // Frames up to 16× the message limit are read so that the client gets a
     // MESSAGE_TOO_LARGE answer; beyond that ws closes the socket (code 1009).
     this.#wss = new WebSocketServer({ server, path: SIGNALING_PATH, maxPayload: options.maxMessageBytes * 16 });
@@ -32,7 +33,7 @@ export class SignalingServer {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
       };
       const conn: Connection = {
-        session: new PeerSession(registry, send, options, log),
+        session: new PeerSession(registry, tokens, send, options, log),
         answeredPing: true,
       };
       this.#connections.set(ws, conn);

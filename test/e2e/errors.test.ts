@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('the web client explains what went wrong', () => {
   it('with the microphone denied: says so, disables mute, and the person still hears the room', async () => {
-    const speaker = await NodePeer.join(chorus.wsUrl, 'deny', 'Speaker', opusTonePackets(440));
+    const speaker = await NodePeer.join(chorus, 'deny', 'Speaker', opusTonePackets(440));
     try {
       const { page } = browser;
       await page.goto(`${chorus.url}/?room=deny&name=Shy`);
@@ -44,7 +44,7 @@ describe('the web client explains what went wrong', () => {
   });
 
   it('when the browser blocks autoplay: offers a button, and audio plays after the click', async () => {
-    const speaker = await NodePeer.join(chorus.wsUrl, 'autoplay', 'Speaker', opusTonePackets(660));
+    const speaker = await NodePeer.join(chorus, 'autoplay', 'Speaker', opusTonePackets(660));
     const strict = await launchParticipant(undefined, ['--autoplay-policy=user-gesture-required']);
     try {
       const { page } = strict;

@@ -22,7 +22,7 @@ async function connect(): Promise<ProtocolClient> {
 
 async function join(room: string, displayName: string) {
   const c = await connect();
-  const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
+  const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room, token: await chorus.token(room, displayName) });
   return { c, joined };
 }
 
@@ -57,9 +57,9 @@ describe('joining', () => {
     expect(a.routerRtpCapabilities.codecs.map((c: { mimeType: string }) => c.mimeType)).toContain('audio/opus');
 
     const { joined: b } = await join('standup', 'Bob');
-    expect(b.participants).toEqual([{ id: a.participantId, displayName: 'Ada', muted: false }]);
+    expect(b.participants).toEqual([{ id: a.participantId, displayName: 'Ada', role: 'speaker', muted: false }]);
     const seen = await ada.waitForNotification('participantJoined');
-    expect(seen.participant).toEqual({ id: b.participantId, displayName: 'Bob', muted: false });
+    expect(seen.participant).toEqual({ id: b.participantId, displayName: 'Bob', role: 'speaker', muted: false });
   });
 
   it('puts people who join a new room at the same moment into one room', async () => {
@@ -77,7 +77,7 @@ describe('joining', () => {
     await join('small', 'A');
     await join('small', 'B');
     const c = await connect();
-    const reply = await c.request('join', { protocolVersion: PROTOCOL_VERSION, room: 'small', displayName: 'C' });
+    const reply = await c.request('join', { protocolVersion: PROTOCOL_VERSION, room: 'small', token: await chorus.token('small', 'C') });
     expect(reply).toMatchObject({ ok: false, error: { code: 'ROOM_FULL' } });
   });
 });
@@ -165,7 +165,7 @@ describe('media objects', () => {
 
   it('closes everything of a participant whose DTLS handshake fails, and tells the others why', async () => {
     const bob = await joinWithMedia('call', 'Bob');
-    const mallory = await NodePeer.join(chorus.wsUrl, 'call', 'Mallory', opusTonePackets(440), {
+    const mallory = await NodePeer.join(chorus, 'call', 'Mallory', opusTonePackets(440), {
       corruptDtlsFingerprint: true,
     });
     try {
@@ -185,7 +185,7 @@ describe('media objects', () => {
     const room = chorus.rooms.rooms.get('call')!;
     await ada.c.call('leave', {});
     // Rejoin within the delay (200 ms in tests): same room.
-    await ada.c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'call', displayName: 'Ada' });
+    await ada.c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'call', token: await chorus.token('call', 'Ada') });
     expect(chorus.rooms.rooms.get('call')).toBe(room);
     await ada.c.call('leave', {});
     await until(() => room.closed, 'room closed');

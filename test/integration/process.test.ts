@@ -65,8 +65,18 @@ describe('the chorus process', () => {
     expect(await ready.json()).toEqual({ status: 'ready', workers: 1, database: 'reachable' });
     expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/text\/html/);
 
+    // Dev mode (the default config) hands out tokens, as the web client asks for them.
+    expect(run.output()).toContain('dev mode: POST /dev/token');
+    const minted = await fetch(`${url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room: 'laptop', name: 'Me' }),
+    });
+    expect(minted.status).toBe(200);
+    const { token } = (await minted.json()) as { token: string };
     const c = await ProtocolClient.connect(`${url.replace('http', 'ws')}/ws`);
-    const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', displayName: 'Me' });
+    const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', token });
+    expect(joined).toMatchObject({ displayName: 'Me', role: 'speaker' });
     expect(joined.participants).toEqual([]);
     const closed = new Promise((r) => c.ws.once('close', r));
 

@@ -16,7 +16,7 @@ let bob: NodePeer;
 
 /** Well-formed data for each method (what a correct client would send). */
 const validData: Record<Method, Record<string, unknown>> = {
-  join: { protocolVersion: PROTOCOL_VERSION, room: 'attack', displayName: 'Mallory' },
+  join: { protocolVersion: PROTOCOL_VERSION, room: 'attack', token: '(signed in beforeAll)' },
   createTransport: { direction: 'send' },
   connectTransport: { transportId: 'nope', dtlsParameters: remoteDtlsParameters },
   produce: { transportId: 'nope', kind: 'audio', rtpParameters: opusRtpParameters() },
@@ -25,6 +25,8 @@ const validData: Record<Method, Record<string, unknown>> = {
   mute: {},
   unmute: {},
   leave: {},
+  forceMute: { participantId: 'nope' },
+  remove: { participantId: 'nope' },
 };
 
 async function fresh(): Promise<ProtocolClient> {
@@ -33,8 +35,9 @@ async function fresh(): Promise<ProtocolClient> {
 
 beforeAll(async () => {
   chorus = await startTestChorus();
-  alice = await NodePeer.join(chorus.wsUrl, 'live', 'Alice', opusTonePackets(440));
-  bob = await NodePeer.join(chorus.wsUrl, 'live', 'Bob', opusTonePackets(660));
+  validData.join.token = await chorus.token('attack', 'Mallory', 'moderator');
+  alice = await NodePeer.join(chorus, 'live', 'Alice', opusTonePackets(440));
+  bob = await NodePeer.join(chorus, 'live', 'Bob', opusTonePackets(660));
   await until(() => bob.packetsFrom(alice.participantId) > 20 && alice.packetsFrom(bob.participantId) > 20, 'audio both ways');
 }, 30_000);
 
@@ -159,7 +162,7 @@ describe('out-of-order and foreign requests after join', () => {
     const order: number[] = [];
     c.ws.on('message', (d) => order.push(JSON.parse(d.toString()).id));
     const replies = await Promise.all([
-      c.request('join', { ...validData.join, room: 'burst' }),
+      c.request('join', { ...validData.join, room: 'burst', token: await chorus.token('burst', 'Bursty') }),
       c.request('createTransport', { direction: 'send' }),
       c.request('createTransport', { direction: 'recv' }),
       c.request('mute', {}),

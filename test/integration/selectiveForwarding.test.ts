@@ -16,7 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function joinPeers(room: string, n: number, talkers: number): Promise<NodePeer[]> {
   const joined: NodePeer[] = [];
   for (let i = 0; i < n; i++) {
-    const peer = await NodePeer.join(chorus.wsUrl, room, `P${i}`, opus);
+    const peer = await NodePeer.join(chorus, room, `P${i}`, opus);
     peer.talking = i < talkers;
     joined.push(peer);
   }

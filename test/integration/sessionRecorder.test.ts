@@ -37,8 +37,8 @@ it('keeps calls going while the database is down and writes the rows when it is 
   // Two people meet and part while the database is unreachable.
   const a = await ProtocolClient.connect(chorus.wsUrl);
   const b = await ProtocolClient.connect(chorus.wsUrl);
-  const ja = await a.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', displayName: 'A' });
-  await b.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', displayName: 'B' });
+  const ja = await a.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', token: await chorus.token('offline', 'A') });
+  await b.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', token: await chorus.token('offline', 'B') });
   await a.waitForNotification('participantJoined');
   await a.call('leave', {});
   await b.close();

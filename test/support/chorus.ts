@@ -5,15 +5,16 @@ import { loadConfig } from '../../sfu/config/load.ts';
 import type { Config } from '../../sfu/config/schema.ts';
 import { createLogger, silentLogger } from '../../sfu/log.ts';
 import { type ChorusServer, startChorus } from '../../sfu/server.ts';
+import { type JoinTarget, joinTarget } from './joinTarget.ts';
 import { createTestDatabase } from './postgres.ts';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-export interface TestChorus extends ChorusServer {
+export interface TestChorus extends ChorusServer, JoinTarget {
   config: Config;
-  wsUrl: string;
   databaseUrl: string;
 }
+
 
 export async function startTestChorus(overrides: DeepPartial<Config> = {}): Promise<TestChorus> {
   const database = await createTestDatabase(inject('postgresAdminUrl'));
@@ -51,7 +52,7 @@ export async function startTestChorus(overrides: DeepPartial<Config> = {}): Prom
     ...server,
     config,
     databaseUrl: database.url,
-    wsUrl: `${server.url.replace(/^http/, 'ws')}/ws`,
+    ...joinTarget(server),
     async stop() {
       await server.stop();
       await database.drop();

@@ -4,7 +4,8 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import * as werift from 'werift';
-import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION, type Role } from '../../sfu/protocol/messages.ts';
+import type { JoinTarget } from './joinTarget.ts';
 import { ProtocolClient } from './protocolClient.ts';
 
 /**
@@ -31,6 +32,7 @@ const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 export const TALK_DBOV = -20;
 
 export interface PeerOptions {
+  role?: Role;
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
   corruptDtlsFingerprint?: boolean;
 }
@@ -55,14 +57,15 @@ export class NodePeer {
 
   /** Joins `room` and, when `opus` is given, sends it in a loop. */
   static async join(
-    wsUrl: string,
+    target: JoinTarget,
     room: string,
     displayName: string,
     opus?: Buffer[],
     options: PeerOptions = {},
   ): Promise<NodePeer> {
-    const signaling = await ProtocolClient.connect(wsUrl);
-    const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
+    const signaling = await ProtocolClient.connect(target.wsUrl);
+    const token = await target.token(room, displayName, options.role);
+    const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     const device = new Device({ handlerName: 'Chrome111' });
     await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
     const peer = new NodePeer(signaling, joined.participantId, device, options);

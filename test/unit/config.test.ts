@@ -59,6 +59,17 @@ describe('config', () => {
     expect(problems.join('\n')).toMatch(/media\.workers: .*\(from env CHORUS_WORKERS\)/);
   });
 
+  it('requires an auth secret once dev tokens are off, and a long enough one', () => {
+    expect(problemsOf(() => loadConfig({ env: { CHORUS_DEV_TOKENS: 'false' } }))).toEqual([
+      'auth.secret: set auth.secret (CHORUS_AUTH_SECRET): it is required when auth.devTokens is off',
+    ]);
+    expect(problemsOf(() => loadConfig({ env: { CHORUS_AUTH_SECRET: 'short' } }))[0]).toMatch(
+      /auth\.secret: use a secret of at least 32 characters \(from env CHORUS_AUTH_SECRET\)/,
+    );
+    const ok = loadConfig({ env: { CHORUS_DEV_TOKENS: 'false', CHORUS_AUTH_SECRET: 's'.repeat(32) } });
+    expect(ok.auth).toMatchObject({ devTokens: false, secret: 's'.repeat(32) });
+  });
+
   it('rejects a database URL that is not postgres', () => {
     expect(problemsOf(() => loadConfig({ env: { DATABASE_URL: 'mysql://x@y/z' } }))[0]).toMatch(/^database\.url/);
   });

@@ -10,18 +10,19 @@ import {
 } from '../../sfu/protocol/messages.ts';
 
 describe('protocol schemas', () => {
-  it('accepts a well-formed join and trims names', () => {
-    const r = requests.join.request.parse({ protocolVersion: PROTOCOL_VERSION, room: ' team-1 ', displayName: ' Ada ' });
-    expect(r).toEqual({ protocolVersion: PROTOCOL_VERSION, room: 'team-1', displayName: 'Ada' });
+  it('accepts a well-formed join and trims the room name', () => {
+    const r = requests.join.request.parse({ protocolVersion: PROTOCOL_VERSION, room: ' team-1 ', token: 'jwt' });
+    expect(r).toEqual({ protocolVersion: PROTOCOL_VERSION, room: 'team-1', token: 'jwt' });
   });
 
   it.each([
-    [{ room: 'a', displayName: 'b' }, /protocolVersion/],
-    [{ protocolVersion: 1, room: '', displayName: 'b' }, /room: room name is empty/],
-    [{ protocolVersion: 1, room: 'a/b', displayName: 'b' }, /room: room name may contain only/],
-    [{ protocolVersion: 1, room: 'x'.repeat(65), displayName: 'b' }, /longer than 64/],
-    [{ protocolVersion: 1, room: 'a', displayName: '   ' }, /displayName: display name is empty/],
-    [{ protocolVersion: 1, room: 'a', displayName: 'b', admin: true }, /admin/],
+    [{ room: 'a', token: 't' }, /protocolVersion/],
+    [{ protocolVersion: 2, room: '', token: 't' }, /room: room name is empty/],
+    [{ protocolVersion: 2, room: 'a/b', token: 't' }, /room: room name may contain only/],
+    [{ protocolVersion: 2, room: 'x'.repeat(65), token: 't' }, /longer than 64/],
+    [{ protocolVersion: 2, room: 'a' }, /token/],
+    [{ protocolVersion: 2, room: 'a', token: 't', displayName: 'I claim a name' }, /displayName/],
+    [{ protocolVersion: 2, room: 'a', token: 't', role: 'moderator' }, /role/],
   ])('rejects join %j', (data, message) => {
     const r = requests.join.request.safeParse(data);
     expect(r.success).toBe(false);
@@ -52,7 +53,19 @@ describe('protocol schemas', () => {
 
   it('has a request and a response schema for every method, and a schema for every notification', () => {
     expect(methods.sort()).toEqual(
-      ['connectTransport', 'consume', 'consumerReady', 'createTransport', 'join', 'leave', 'mute', 'produce', 'unmute'],
+      [
+        'connectTransport',
+        'consume',
+        'consumerReady',
+        'createTransport',
+        'forceMute',
+        'join',
+        'leave',
+        'mute',
+        'produce',
+        'remove',
+        'unmute',
+      ],
     );
     for (const m of methods) expect(requests[m].response).toBeDefined();
     expect(Object.keys(notifications)).toContain('newConsumer');

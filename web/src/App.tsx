@@ -1,12 +1,22 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { CallView } from './components/CallView.tsx';
 import { JoinForm } from './components/JoinForm.tsx';
+import { roles } from '../../sfu/protocol/messages.ts';
 import { RoomClient } from './roomClient.ts';
 
-/** `/?room=NAME&name=NAME` joins directly, so a link can be shared. */
-function linkParams(): { room: string; name: string } {
+/**
+ * A link joins directly: `/?room=NAME&token=JWT` (an invitation from your app),
+ * or on a dev-mode server `/?room=NAME&name=NAME[&role=moderator]`.
+ */
+function linkParams() {
   const q = new URLSearchParams(location.search);
-  return { room: q.get('room') ?? '', name: q.get('name') ?? '' };
+  const role = roles.find((r) => r === q.get('role'));
+  return {
+    room: q.get('room') ?? '',
+    name: q.get('name') ?? '',
+    token: q.get('token') ?? undefined,
+    role,
+  };
 }
 
 export function App() {
@@ -15,7 +25,9 @@ export function App() {
   const [link] = useState(linkParams);
 
   useEffect(() => {
-    if (link.room && link.name) void client.join(link.room, link.name);
+    if (link.room && (link.name || link.token)) {
+      void client.join({ room: link.room, displayName: link.name, token: link.token, role: link.role });
+    }
     const leaveOnUnload = () => void client.leave();
     window.addEventListener('pagehide', leaveOnUnload);
     return () => window.removeEventListener('pagehide', leaveOnUnload);
@@ -26,7 +38,7 @@ export function App() {
     url.searchParams.set('room', room);
     url.searchParams.set('name', name);
     history.replaceState(null, '', url);
-    void client.join(room, name, micId);
+    void client.join({ room, displayName: name, role: link.role, micId });
   };
 
   return (

@@ -4,7 +4,7 @@
 // (subscribe/getSnapshot) and calls its methods.
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { Notification, ParticipantInfo } from '../../sfu/protocol/messages.ts';
+import type { ErrorCode, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
 import { MicLevel } from './micLevel.ts';
 import { PROTOCOL_VERSION, SignalingClient, SignalingError } from './signaling.ts';
 
@@ -29,6 +29,9 @@ export interface CallState {
   level: number;
   /** Whether the server hears us speaking. */
   speaking: boolean;
+  role?: Role;
+  /** A moderator muted us; unmuting is refused unless allowed. */
+  forceMuted?: { allowUnmute: boolean };
   /** Who spoke most recently for a while (the server's dominant speaker). */
   dominantId?: string;
   mics: { deviceId: string; label: string }[];
@@ -39,6 +42,37 @@ export interface CallState {
   error?: string;
   /** The browser refused to play audio without a user gesture. */
   audioBlocked: boolean;
+}
+
+export interface JoinOptions {
+  room: string;
+  displayName?: string;
+  /** A join token; without one, a dev-mode server is asked for one. */
+  token?: string;
+  role?: Role;
+  micId?: string;
+}
+
+/** Dev mode: the server hands out tokens (POST /dev/token). */
+async function fetchDevToken(room: string, name: string, role?: Role): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch('/dev/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room, name, ...(role ? { role } : {}) }),
+    });
+  } catch {
+    throw new SignalingError('UNREACHABLE', 'cannot reach the Chorus server');
+  }
+  if (res.status === 404) {
+    throw new SignalingError('TOKEN_INVALID', 'this server admits only invitation links (a link with a token)');
+  }
+  const body = (await res.json().catch(() => ({}))) as { token?: string; error?: { code: ErrorCode; message: string } };
+  if (!res.ok || !body.token) {
+    throw new SignalingError(body.error?.code ?? 'BAD_RESPONSE', body.error?.message ?? `HTTP ${res.status}`);
+  }
+  return body.token;
 }
 
 const initial: CallState = {
@@ -84,10 +118,15 @@ export class RoomClient {
   }
 
   // --- the call ---
-  async join(room: string, displayName: string, micId?: string): Promise<void> {
+  /**
+   * Joins `room` with `token` (an invitation link carries one), or, on a
+   * server in dev mode, with a token it hands out for `displayName` and `role`.
+   */
+  async join({ room, displayName, token, role, micId }: JoinOptions): Promise<void> {
     if (this.#state.phase === 'connecting' || this.#state.phase === 'joined') return;
     this.#set({ ...initial, phase: 'connecting', room, displayName, mics: this.#state.mics, micId });
     try {
+      const joinToken = token ?? (await fetchDevToken(room, displayName ?? '', role));
       const signaling = await SignalingClient.connect();
       this.#signaling = signaling;
       signaling.onNotification((n) => {
@@ -98,10 +137,12 @@ export class RoomClient {
       signaling.onClose(() => this.#fail('The connection to the server was lost. Rejoin to continue.'));
 
       const mic = await this.#openMic(micId);
-      const joined = await signaling.request('join', { protocolVersion: PROTOCOL_VERSION, room, displayName });
+      const joined = await signaling.request('join', { protocolVersion: PROTOCOL_VERSION, room, token: joinToken });
       this.#set({
         selfId: joined.participantId,
         room: joined.room,
+        displayName: joined.displayName,
+        role: joined.role,
         participants: joined.participants.map(quiet),
         dominantId: joined.dominantSpeakerId ?? undefined,
       });
@@ -110,7 +151,7 @@ export class RoomClient {
       await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
       this.#device = device;
 
-      if (mic && device.canProduce('audio')) {
+      if (mic && joined.role !== 'listener' && device.canProduce('audio')) {
         this.#sendTransport = await this.#createTransport('send');
         this.#producer = await this.#sendTransport.produce({
           track: mic,
@@ -195,7 +236,13 @@ export class RoomClient {
         break;
       case 'participantLeft':
         if (n.data.participantId === this.#state.selfId) {
-          this.#fail('You were disconnected from the room. Rejoin to continue.');
+          this.#fail(
+            n.data.reason === 'removed'
+              ? 'A moderator removed you from the room.'
+              : n.data.reason === 'replaced'
+                ? 'You joined this room from another tab or device, so this one left.'
+                : 'You were disconnected from the room. Rejoin to continue.',
+          );
           break;
         }
         this.#set({ participants: this.#state.participants.filter((p) => p.id !== n.data.participantId) });
@@ -239,6 +286,10 @@ export class RoomClient {
         });
         break;
       }
+      case 'forceMuted':
+        this.#producer?.pause();
+        this.#set({ muted: true, forceMuted: n.data });
+        break;
       case 'dominantSpeaker':
         this.#set({ dominantId: n.data.participantId });
         break;
@@ -254,10 +305,21 @@ export class RoomClient {
 
   async setMuted(muted: boolean): Promise<void> {
     if (!this.#producer || muted === this.#state.muted) return;
+    if (!muted && this.#state.forceMuted && !this.#state.forceMuted.allowUnmute) return;
     if (muted) this.#producer.pause();
     else this.#producer.resume();
-    this.#set({ muted });
+    this.#set({ muted, forceMuted: muted ? this.#state.forceMuted : undefined });
     await this.#signaling?.request(muted ? 'mute' : 'unmute', {});
+  }
+
+  /** Moderators: mute someone (they may unmute themselves only if allowUnmute). */
+  async forceMute(participantId: string, allowUnmute = false): Promise<void> {
+    await this.#signaling?.request('forceMute', { participantId, allowUnmute });
+  }
+
+  /** Moderators: remove someone from the room. */
+  async remove(participantId: string): Promise<void> {
+    await this.#signaling?.request('remove', { participantId });
   }
 
   async selectMic(deviceId: string): Promise<void> {

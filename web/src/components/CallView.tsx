@@ -16,6 +16,13 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
           {state.micError}
         </p>
       )}
+      {state.forceMuted && (
+        <p role="alert" className="warning" data-testid="force-muted">
+          A moderator muted you.{' '}
+          {state.forceMuted.allowUnmute ? 'You may unmute.' : 'You can unmute when a moderator allows it.'}
+        </p>
+      )}
+      {state.role === 'listener' && <p className="note">You joined as a listener: you hear the room but do not speak.</p>}
       {state.audioBlocked && (
         <button className="unblock" data-testid="enable-audio" onClick={() => client.setAudioBlocked(false)}>
           Click to hear the others (your browser blocked autoplay)
@@ -25,7 +32,9 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
         <button
           data-testid="mute"
           aria-pressed={state.muted}
-          disabled={!joined || !!state.micError}
+          disabled={
+            !joined || !!state.micError || state.role === 'listener' || (state.forceMuted && !state.forceMuted.allowUnmute)
+          }
           onClick={() => void client.setMuted(!state.muted)}
         >
           {state.muted ? 'Unmute' : 'Mute'}
@@ -59,6 +68,11 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
         }}
         participants={state.participants}
         dominantId={state.dominantId}
+        moderate={
+          state.role === 'moderator'
+            ? { forceMute: (id) => void client.forceMute(id), remove: (id) => void client.remove(id) }
+            : undefined
+        }
       />
       {state.participants.map((p) =>
         p.stream ? (

@@ -5,9 +5,11 @@ interface Props {
   self: { name: string; muted: boolean; speaking: boolean; isDominant: boolean };
   participants: RemoteParticipant[];
   dominantId?: string;
+  /** Present when we are a moderator: actions on others. */
+  moderate?: { forceMute(id: string): void; remove(id: string): void };
 }
 
-export function ParticipantList({ self, participants, dominantId }: Props) {
+export function ParticipantList({ self, participants, dominantId, moderate }: Props) {
   return (
     <ul className="participants" data-testid="participants">
       <li
@@ -32,9 +34,20 @@ export function ParticipantList({ self, participants, dominantId }: Props) {
         >
           <span className="name">
             {p.displayName}
+            {p.role !== 'speaker' && <span className="role"> ({p.role})</span>}
             {p.id === dominantId && <Dominant />}
           </span>
           {p.muted ? <span className="muted">muted</span> : <LevelMeter level={p.level} label={`${p.displayName}'s level`} />}
+          {moderate && (
+            <span className="moderate">
+              <button data-testid="force-mute" disabled={p.muted} onClick={() => moderate.forceMute(p.id)}>
+                Mute
+              </button>
+              <button data-testid="remove" onClick={() => moderate.remove(p.id)}>
+                Remove
+              </button>
+            </span>
+          )}
         </li>
       ))}
     </ul>
