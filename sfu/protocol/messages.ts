@@ -58,6 +58,19 @@ export const participantInfo = z.object({
 });
 export type ParticipantInfo = z.infer<typeof participantInfo>;
 
+/** Longest chat message, in characters. */
+export const CHAT_MAX_LENGTH = 1000;
+
+export const chatMessage = z.object({
+  id,
+  participantId: id,
+  displayName: z.string(),
+  text: z.string(),
+  /** ISO 8601 time the server accepted it. */
+  at: z.string(),
+});
+export type ChatMessage = z.infer<typeof chatMessage>;
+
 export const transportOptions = z.object({
   id,
   iceParameters: mediaObject,
@@ -81,6 +94,8 @@ export const requests = {
       routerRtpCapabilities: mediaObject,
       participants: z.array(participantInfo),
       dominantSpeakerId: id.nullable(),
+      /** The room's latest chat messages, oldest first. */
+      chat: z.array(chatMessage),
       /** How to encode the microphone: Opus max average bitrate (bits/s). */
       audio: z.object({ maxBitrate: z.number().int() }),
     }),
@@ -119,6 +134,17 @@ export const requests = {
   forceMute: {
     request: z.strictObject({ participantId: id, allowUnmute: z.boolean().default(false) }),
     response: z.object({}),
+  },
+  /** Send a chat message to the room (everyone gets chatMessage, you included). */
+  chat: {
+    request: z.strictObject({
+      text: z
+        .string()
+        .trim()
+        .min(1, 'the message is empty')
+        .max(CHAT_MAX_LENGTH, `messages are limited to ${CHAT_MAX_LENGTH} characters`),
+    }),
+    response: z.object({ messageId: id }),
   },
   /** Moderators: remove someone from the room (they cannot rejoin it while it lasts). */
   remove: { request: z.strictObject({ participantId: id }), response: z.object({}) },
@@ -169,6 +195,7 @@ export const notifications = {
     levels: z.array(z.object({ participantId: id, level: z.number().min(0).max(1), speaking: z.boolean() })),
   }),
   dominantSpeaker: z.object({ participantId: id }),
+  chatMessage,
   /** The room is gone (its worker died, the server shuts down, an admin closed it). */
   roomClosed: z.object({ reason: z.enum(leaveReasons) }),
   /** A moderator muted you; unmute is refused unless allowUnmute. */
@@ -199,6 +226,7 @@ export const errorCodes = [
   'TOKEN_WRONG_ROOM', // the join token is for another room
   'FORBIDDEN', // your role does not allow this (or a moderator muted/removed you)
   'MEDIA_ERROR', // mediasoup refused the parameters
+  'RATE_LIMITED', // too many chat messages; the message says when to retry
   'ROOM_FULL',
   'ROOM_CLOSED',
   'SERVER_BUSY', // no media worker available

@@ -17,6 +17,7 @@ import type { Grant } from '../auth/tokens.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import { type ProducerInfo, planConsumers, rankSpeakers, selectForListener } from './forwardingPolicy.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
+import { RoomChat } from './chat.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
@@ -43,6 +44,7 @@ const LEVELS_NOTIFY_MS = 200;
 export class Room extends EventEmitter<RoomEvents> {
   readonly id = randomUUID();
   readonly createdAt = new Date();
+  readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly #participants = new Map<string, Participant>();
   /** Consumer work per listener runs in order, so a producer is never consumed twice. */
   readonly #queues = new WeakMap<Participant, SerialQueue>();
@@ -161,7 +163,16 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#emptyTimer = setTimeout(() => this.close('empty'), this.options.emptyRoomCloseDelayMs);
   }
 
-  #broadcast<N extends 'participantJoined' | 'participantLeft' | 'producerPaused' | 'producerResumed' | 'speakers' | 'dominantSpeaker'>(
+  #broadcast<
+    N extends
+      | 'participantJoined'
+      | 'participantLeft'
+      | 'producerPaused'
+      | 'producerResumed'
+      | 'speakers'
+      | 'dominantSpeaker'
+      | 'chatMessage',
+  >(
     name: N,
     data: NotificationData<N>,
     except?: Participant,
@@ -191,6 +202,13 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
       this.#updateForwarding(true);
     }
+  }
+
+  /** Posts `text` from `from` to everyone (rate-limited per participant). */
+  postChat(from: Participant, text: string): string {
+    const message = this.chat.post(from, text);
+    this.#broadcast('chatMessage', message);
+    return message.id;
   }
 
   /** A moderator's (or admin's) mute of `target`. */

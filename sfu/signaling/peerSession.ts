@@ -157,6 +157,7 @@ export class PeerSession implements PeerLink {
         routerRtpCapabilities: room.router.rtpCapabilities,
         participants: [...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()),
         dominantSpeakerId: room.dominantSpeaker?.id ?? null,
+        chat: [...room.chat.history],
         audio: { maxBitrate: this.options.audioMaxBitrate },
       };
     },
@@ -203,6 +204,11 @@ export class PeerSession implements PeerLink {
       const { room, participant } = this.#need();
       await room.setMuted(participant, false);
       return {};
+    },
+
+    chat: async ({ text }) => {
+      const { room, participant } = this.#need();
+      return { messageId: room.postChat(participant, text) };
     },
 
     forceMute: async ({ participantId, allowUnmute }) => {

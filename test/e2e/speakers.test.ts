@@ -44,3 +44,14 @@ it('drops the highlight when the speaker mutes and brings it back on unmute', as
   await pages.loud.page.getByTestId('mute').click();
   await expect.poll(() => speakingOn('watcher', 'loud'), { timeout: 10_000 }).toBe('true');
 });
+
+it('shows a chat message typed on one page on the others, with its sender', async () => {
+  await pages.quiet.page.getByTestId('chat-input').fill('can you hear me?');
+  await pages.quiet.page.getByTestId('chat-send').click();
+  for (const viewer of ['loud', 'watcher', 'quiet'] as const) {
+    await expect
+      .poll(() => pages[viewer].page.getByTestId('chat-message').last().textContent())
+      .toMatch(/quiet: can you hear me\?/);
+  }
+  expect(await pages.quiet.page.getByTestId('chat-input').inputValue()).toBe('');
+});

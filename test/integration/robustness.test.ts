@@ -26,6 +26,7 @@ const validData: Record<Method, Record<string, unknown>> = {
   unmute: {},
   leave: {},
   forceMute: { participantId: 'nope' },
+  chat: { text: 'hello' },
   remove: { participantId: 'nope' },
 };
 

@@ -54,6 +54,7 @@ describe('protocol schemas', () => {
   it('has a request and a response schema for every method, and a schema for every notification', () => {
     expect(methods.sort()).toEqual(
       [
+        'chat',
         'connectTransport',
         'consume',
         'consumerReady',

@@ -4,7 +4,7 @@
 // (subscribe/getSnapshot) and calls its methods.
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ErrorCode, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
+import type { ChatMessage, ErrorCode, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
 import { MicLevel } from './micLevel.ts';
 import { PROTOCOL_VERSION, SignalingClient, SignalingError } from './signaling.ts';
 
@@ -32,6 +32,9 @@ export interface CallState {
   role?: Role;
   /** A moderator muted us; unmuting is refused unless allowed. */
   forceMuted?: { allowUnmute: boolean };
+  chat: ChatMessage[];
+  /** Why the last chat message was refused (e.g. too many too fast). */
+  chatError?: string;
   /** Who spoke most recently for a while (the server's dominant speaker). */
   dominantId?: string;
   mics: { deviceId: string; label: string }[];
@@ -83,6 +86,7 @@ const initial: CallState = {
   speaking: false,
   mics: [],
   audioBlocked: false,
+  chat: [],
 };
 
 const quiet = (p: ParticipantInfo): RemoteParticipant => ({ ...p, speaking: false, level: 0 });
@@ -145,6 +149,7 @@ export class RoomClient {
         role: joined.role,
         participants: joined.participants.map(quiet),
         dominantId: joined.dominantSpeakerId ?? undefined,
+        chat: joined.chat,
       });
 
       const device = new Device();
@@ -290,6 +295,9 @@ export class RoomClient {
         this.#producer?.pause();
         this.#set({ muted: true, forceMuted: n.data });
         break;
+      case 'chatMessage':
+        this.#set({ chat: [...this.#state.chat, n.data].slice(-200) });
+        break;
       case 'dominantSpeaker':
         this.#set({ dominantId: n.data.participantId });
         break;
@@ -310,6 +318,18 @@ export class RoomClient {
     else this.#producer.resume();
     this.#set({ muted, forceMuted: muted ? this.#state.forceMuted : undefined });
     await this.#signaling?.request(muted ? 'mute' : 'unmute', {});
+  }
+
+  /** Sends a chat message; resolves false (with chatError set) if the server refused it. */
+  async sendChat(text: string): Promise<boolean> {
+    try {
+      await this.#signaling?.request('chat', { text });
+      if (this.#state.chatError) this.#set({ chatError: undefined });
+      return true;
+    } catch (err) {
+      this.#set({ chatError: (err as Error).message });
+      return false;
+    }
   }
 
   /** Moderators: mute someone (they may unmute themselves only if allowUnmute). */

@@ -1,4 +1,5 @@
 import type { CallState, RoomClient } from '../roomClient.ts';
+import { ChatPanel } from './ChatPanel.tsx';
 import { LevelMeter } from './LevelMeter.tsx';
 import { ParticipantList } from './ParticipantList.tsx';
 import { RemoteAudio } from './RemoteAudio.tsx';
@@ -74,6 +75,7 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
             : undefined
         }
       />
+      <ChatPanel messages={state.chat} error={state.chatError} selfId={state.selfId} onSend={(t) => client.sendChat(t)} />
       {state.participants.map((p) =>
         p.stream ? (
           <RemoteAudio
