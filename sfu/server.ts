@@ -10,6 +10,7 @@ import type { Config } from './config/schema.ts';
 import { type Db, isReachable, migrateToLatest, openDatabase } from './db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.ts';
 import { SessionRecorder } from './db/sessionRecorder.ts';
+import { adminRoutes } from './http/admin.ts';
 import { createHttpApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { resolveAnnouncedAddress } from './media/announcedAddress.ts';
@@ -109,6 +110,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       readiness: { workers: () => pool.workers.length, database: () => isReachable(db) },
       webRoot,
       devTokens: config.auth.devTokens ? { tokens, ttlSeconds: config.auth.devTokenTtlSeconds } : undefined,
+      routers: [adminRoutes(rooms, config.admin.secret)],
       log: log.child('http'),
     });
     const server = http.createServer(app.callback());

@@ -1,0 +1,100 @@
+// The admin API (/admin), for operators and app backends: list rooms and
+// participants, force-mute, remove, close a room, set a room's K. Every call
+// needs `Authorization: Bearer <admin.secret>`; with no admin secret configured
+// the API is off.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { z } from 'zod';
+import { describeIssues } from '../protocol/messages.ts';
+import type { Room } from '../rooms/room.ts';
+import type { RoomRegistry } from '../rooms/roomRegistry.ts';
+import { HttpError } from './errors.ts';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function requireSecret(secret: string): Koa.Middleware {
+  const expected = digest(secret);
+  return async (ctx, next) => {
+    const given = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+    if (!given || !timingSafeEqual(digest(given), expected)) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="chorus-admin"');
+      throw new HttpError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <admin secret>');
+    }
+    await next();
+  };
+}
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new HttpError(400, 'INVALID_MESSAGE', describeIssues(r.error));
+  return r.data;
+}
+
+function describeRoom(room: Room) {
+  return {
+    id: room.id,
+    name: room.name,
+    createdAt: room.createdAt.toISOString(),
+    worker: { index: room.media.index, pid: room.media.pid },
+    forwardK: room.forwardK,
+    participants: [...room.participants.values()].map((p) => ({
+      ...p.info(),
+      identity: p.identity,
+      joinedAt: p.joinedAt.toISOString(),
+      unmuteAllowed: p.unmuteAllowed,
+    })),
+  };
+}
+
+export function adminRoutes(rooms: RoomRegistry, secret: string): Router {
+  const router = new Router({ prefix: '/admin' });
+  if (!secret) {
+    router.all('/{*rest}', () => {
+      throw new HttpError(404, 'NOT_FOUND', 'the admin API is off: set admin.secret (CHORUS_ADMIN_SECRET)');
+    });
+    return router;
+  }
+  router.use(requireSecret(secret));
+
+  const roomOf = (name: string) => {
+    const room = rooms.rooms.get(name);
+    if (!room || room.closed) throw new HttpError(404, 'NOT_FOUND', `no open room named "${name}"`);
+    return room;
+  };
+
+  router.get('/rooms', (ctx) => {
+    ctx.body = { rooms: [...rooms.rooms.values()].map(describeRoom) };
+  });
+
+  router.get('/rooms/:room', (ctx) => {
+    ctx.body = describeRoom(roomOf(ctx.params.room!));
+  });
+
+  router.delete('/rooms/:room', (ctx) => {
+    roomOf(ctx.params.room!).close('closedByAdmin');
+    ctx.status = 204;
+  });
+
+  router.put('/rooms/:room/forwarding', (ctx) => {
+    const { k } = parse(z.strictObject({ k: z.number().int().min(0).max(100) }), ctx.request.body);
+    const room = roomOf(ctx.params.room!);
+    room.setForwardK(k);
+    ctx.body = { forwardK: room.forwardK };
+  });
+
+  router.post('/rooms/:room/participants/:id/mute', async (ctx) => {
+    const { allowUnmute } = parse(z.strictObject({ allowUnmute: z.boolean().default(false) }), ctx.request.body);
+    const room = roomOf(ctx.params.room!);
+    await room.forceMute(room.participant(ctx.params.id!), allowUnmute);
+    ctx.status = 204;
+  });
+
+  router.delete('/rooms/:room/participants/:id', (ctx) => {
+    const room = roomOf(ctx.params.room!);
+    room.remove(room.participant(ctx.params.id!));
+    ctx.status = 204;
+  });
+
+  return router;
+}
