@@ -2,14 +2,14 @@
 // playing its own tone; every page must hear the two others' tones (by
 // frequency analysis of the audio the app plays) and never its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserParticipant, hearing, launchParticipant, tempDir, toneWav } from '../support/browser.ts';
+import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
 const tones = [440, 660, 880] as const;
 type Tone = (typeof tones)[number];
 
 let chorus: TestChorus;
-const people = new Map<Tone, BrowserParticipant & { id: string }>();
+const people = new Map<Tone, InRoom>();
 
 /** Which of our tones each remote stream on this page carries (loud enough to be heard). */
 async function tonesHeardBy(tone: Tone): Promise<Tone[]> {
@@ -30,20 +30,8 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms 
 
 beforeAll(async () => {
   chorus = await startTestChorus();
-  const dir = tempDir();
-  for (const tone of tones) {
-    const p = await launchParticipant(toneWav(dir, tone));
-    // Join by URL, as a shared link does.
-    await p.page.goto(`${chorus.url}/?room=e2e&name=Tone${tone}`);
-    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
-    // A person clicks to hear when autoplay is blocked; the click also lets the
-    // test's own AudioContext start.
-    const enable = p.page.getByTestId('enable-audio');
-    await ((await enable.isVisible()) ? enable.click() : p.page.locator('h1').click());
-    const self = chorus.rooms.rooms.get('e2e')!;
-    const id = [...self.participants.values()].find((x) => x.displayName === `Tone${tone}`)!.id;
-    people.set(tone, { ...p, id });
-  }
+  const joined = await joinRoomInBrowsers(chorus, 'e2e', tones.map((hz) => ({ name: `Tone${hz}`, hz })));
+  for (const tone of tones) people.set(tone, joined[`Tone${tone}`]!);
 }, 90_000);
 
 afterAll(async () => {

@@ -1,31 +1,23 @@
 // A moderator page force-mutes a speaker: the other page stops hearing that
 // speaker's tone, and the speaker's page shows it and cannot unmute.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type BrowserParticipant, hearing, launchParticipant, tempDir, toneWav } from '../support/browser.ts';
+import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
 let chorus: TestChorus;
-const pages = {} as Record<'moderator' | 'speaker' | 'listener', BrowserParticipant & { id: string }>;
+let pages: Record<'moderator' | 'speaker' | 'listener', InRoom>;
 
 beforeAll(async () => {
   chorus = await startTestChorus();
-  const dir = tempDir();
-  for (const [name, hz, role] of [
-    ['speaker', 660, 'speaker'],
-    ['listener', 0, 'speaker'],
-    ['moderator', 0, 'moderator'],
-  ] as const) {
-    const p = await launchParticipant(toneWav(dir, hz));
-    await p.page.goto(`${chorus.url}/?room=moderated&name=${name}&role=${role}`);
-    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
-    await p.page.locator('h1').click(); // a user gesture, so audio plays
-    const room = chorus.rooms.rooms.get('moderated')!;
-    pages[name] = { ...p, id: [...room.participants.values()].find((x) => x.displayName === name)!.id };
-  }
+  pages = await joinRoomInBrowsers(chorus, 'moderated', [
+    { name: 'speaker', hz: 660 },
+    { name: 'listener', hz: 0 },
+    { name: 'moderator', hz: 0, role: 'moderator' },
+  ]);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(Object.values(pages).map((p) => p.close()));
+  await Promise.all(Object.values(pages ?? {}).map((p) => p.close()));
   await chorus?.stop();
 });
 

@@ -1,26 +1,23 @@
 // The speaking highlight in real browsers follows the page whose fake
 // microphone plays a tone, and goes when that page mutes.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type BrowserParticipant, launchParticipant, tempDir, toneWav } from '../support/browser.ts';
+import { type InRoom, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
 let chorus: TestChorus;
-const pages: Record<'loud' | 'quiet' | 'watcher', BrowserParticipant & { id: string }> = {} as never;
+let pages: Record<'loud' | 'quiet' | 'watcher', InRoom>;
 
 beforeAll(async () => {
   chorus = await startTestChorus();
-  const dir = tempDir();
-  for (const [name, hz] of [['loud', 440], ['quiet', 0], ['watcher', 0]] as const) {
-    const p = await launchParticipant(toneWav(dir, hz));
-    await p.page.goto(`${chorus.url}/?room=speakers&name=${name}`);
-    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
-    const room = chorus.rooms.rooms.get('speakers')!;
-    pages[name] = { ...p, id: [...room.participants.values()].find((x) => x.displayName === name)!.id };
-  }
+  pages = await joinRoomInBrowsers(chorus, 'speakers', [
+    { name: 'loud', hz: 440 },
+    { name: 'quiet', hz: 0 },
+    { name: 'watcher', hz: 0 },
+  ]);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(Object.values(pages).map((p) => p.close()));
+  await Promise.all(Object.values(pages ?? {}).map((p) => p.close()));
   await chorus?.stop();
 });
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import type { TestChorus } from './chorus.ts';
 
 const executablePath = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => fs.existsSync(p));
 
@@ -86,4 +87,35 @@ export async function hearing(page: Page): Promise<Record<string, { hz: number; 
     }
     return out;
   });
+}
+
+export interface InRoom extends BrowserParticipant {
+  /** The participant id the server gave this page. */
+  id: string;
+}
+
+/**
+ * Opens one browser per person, each joining `room` by URL as a shared link
+ * does (dev-mode token), with a fake microphone playing `hz` (0 = silence).
+ * Each page then gets a click, as a person would give it: on "enable audio"
+ * when autoplay is blocked, else anywhere; it also lets the test's own
+ * AudioContext start.
+ */
+export async function joinRoomInBrowsers<Name extends string>(
+  chorus: TestChorus,
+  room: string,
+  people: readonly { name: Name; hz: number; role?: string }[],
+): Promise<Record<Name, InRoom>> {
+  const dir = tempDir();
+  const joined = {} as Record<Name, InRoom>;
+  for (const { name, hz, role } of people) {
+    const p = await launchParticipant(toneWav(dir, hz));
+    await p.page.goto(`${chorus.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
+    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+    const enable = p.page.getByTestId('enable-audio');
+    await ((await enable.isVisible()) ? enable.click() : p.page.locator('h1').click());
+    const participants = chorus.rooms.rooms.get(room)!.participants.values();
+    joined[name] = { ...p, id: [...participants].find((x) => x.displayName === name)!.id };
+  }
+  return joined;
 }
