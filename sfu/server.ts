@@ -11,6 +11,10 @@ import { type Db, isReachable, migrateToLatest, openDatabase } from './db/databa
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.ts';
 import { SessionRecorder } from './db/sessionRecorder.ts';
 import { adminRoutes } from './http/admin.ts';
+import { metricsRoutes } from './http/metricsRoute.ts';
+import { mediaState } from './metrics/mediaState.ts';
+import { Metrics } from './metrics/metrics.ts';
+import { StatsSampler } from './metrics/statsSampler.ts';
 import { createHttpApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { resolveAnnouncedAddress } from './media/announcedAddress.ts';
@@ -29,6 +33,8 @@ export interface ChorusServer {
   db: Db;
   signaling: SignalingServer;
   tokens: TokenService;
+  metrics: Metrics;
+  sampler: StatsSampler;
   stop(): Promise<void>;
 }
 
@@ -90,8 +96,24 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       },
       log.child('rooms'),
     );
-    const recorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'));
+    // Metrics, and the statistics sampler that feeds them and the quality records.
+    const metrics: Metrics = new Metrics(mediaState(pool, rooms, (): number => recorder.queued), config.metrics);
+    const recorder: SessionRecorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'), metrics);
     recorder.attach(rooms);
+    pool.on('workerDied', (w) => metrics.forgetWorker(w.index));
+    const sampler = new StatsSampler(rooms, pool, metrics, log.child('stats'));
+    sampler.start(config.metrics.statsIntervalMs);
+    rooms.on('participantLeft', (_room, p) => recorder.recordQuality(p.id, sampler.summaryOf(p)));
+    const qualityTimer = setInterval(() => {
+      for (const room of rooms.rooms.values()) {
+        for (const p of room.participants.values()) recorder.recordQuality(p.id, sampler.summaryOf(p));
+      }
+    }, config.metrics.qualityWriteIntervalMs);
+    qualityTimer.unref();
+    closers.push(() => {
+      clearInterval(qualityTimer);
+      return sampler.stop();
+    });
     closers.push(async () => {
       await recorder.flush(5_000);
       recorder.stop();
@@ -110,7 +132,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       readiness: { workers: () => pool.workers.length, database: () => isReachable(db) },
       webRoot,
       devTokens: config.auth.devTokens ? { tokens, ttlSeconds: config.auth.devTokenTtlSeconds } : undefined,
-      routers: [adminRoutes(rooms, config.admin.secret)],
+      routers: [adminRoutes(rooms, config.admin.secret), metricsRoutes(metrics)],
       log: log.child('http'),
     });
     const server = http.createServer(app.callback());
@@ -129,7 +151,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       server,
       rooms,
       tokens,
-      { maxMessageBytes: config.signaling.maxMessageBytes, audioMaxBitrate: config.audio.maxBitrate },
+      { maxMessageBytes: config.signaling.maxMessageBytes, audioMaxBitrate: config.audio.maxBitrate, metrics },
       log.child('ws'),
     );
     closers.push(() => signaling.close());
@@ -138,7 +160,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
     const url_ = `http://${host}:${port}`;
     log.info(`Chorus is listening on ${url_}`);
-    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, stop };
+    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, metrics, sampler, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -49,6 +49,11 @@ export const configSchema = z.strictObject({
     embeddedDataDir: z.string().min(1),
     maxQueuedWrites: z.number().int().min(100),
   }),
+  metrics: z.strictObject({
+    statsIntervalMs: z.number().int().min(250).max(600_000),
+    perRoomLabels: z.boolean(),
+    qualityWriteIntervalMs: z.number().int().min(1_000).max(3_600_000),
+  }),
   log: z.strictObject({ level: logLevel }),
 });
 

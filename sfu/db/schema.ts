@@ -23,6 +23,18 @@ export interface ParticipantSessionsTable {
   left_at: Timestamp | null;
   leave_reason: string | null;
   seq: Generated<number>;
+  // Call quality (see sfu/metrics/quality.ts); null until the first summary.
+  bytes_sent: ColumnType<string | null, number | null, number | null>;
+  bytes_received: ColumnType<string | null, number | null, number | null>;
+  loss_mean: number | null;
+  loss_worst: number | null;
+  jitter_mean_ms: number | null;
+  jitter_worst_ms: number | null;
+  rtt_mean_ms: number | null;
+  rtt_worst_ms: number | null;
+  muted_seconds: number | null;
+  speaking_seconds: number | null;
+  quality_at: Timestamp | null;
 }
 
 export interface Database {

@@ -7,6 +7,7 @@
 // and logged. Every write is idempotent (insert … on conflict do nothing,
 // update by id), so a retry after an ambiguous failure is harmless.
 import type { Logger } from '../log.ts';
+import type { QualitySummary } from '../metrics/quality.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { Db } from './database.ts';
 
@@ -24,6 +25,12 @@ function isPermanent(err: unknown): boolean {
   return typeof e.severity === 'string' && !!e.code && !/^(08|57P|53)/.test(e.code);
 }
 
+/** Where the recorder reports its writes (the metrics module). */
+export interface RecorderMetrics {
+  dbWrite(result: 'ok' | 'retry' | 'failed', seconds: number): void;
+  dbDropped(): void;
+}
+
 export class SessionRecorder {
   readonly #queue: Write[] = [];
   #draining = false;
@@ -37,7 +44,32 @@ export class SessionRecorder {
     readonly db: Db,
     readonly maxQueuedWrites: number,
     readonly log: Logger,
+    readonly metrics?: RecorderMetrics,
   ) {}
+
+  /** Writes a participant session's call-quality summary (idempotent: the latest wins). */
+  recordQuality(sessionId: string, q: QualitySummary): void {
+    const at = new Date();
+    this.#enqueue(`quality ${sessionId}`, (db) =>
+      db
+        .updateTable('participant_sessions')
+        .set({
+          bytes_sent: q.bytesSent,
+          bytes_received: q.bytesReceived,
+          loss_mean: q.lossMean,
+          loss_worst: q.lossWorst,
+          jitter_mean_ms: q.jitterMeanMs,
+          jitter_worst_ms: q.jitterWorstMs,
+          rtt_mean_ms: q.rttMeanMs,
+          rtt_worst_ms: q.rttWorstMs,
+          muted_seconds: q.mutedSeconds,
+          speaking_seconds: q.speakingSeconds,
+          quality_at: at,
+        })
+        .where('id', '=', sessionId)
+        .execute(),
+    );
+  }
 
   /** Queued writes not yet in the database. */
   get queued(): number {
@@ -97,6 +129,7 @@ export class SessionRecorder {
     if (this.#queue.length > this.maxQueuedWrites) {
       const lost = this.#queue.shift()!;
       this.#dropped++;
+      this.metrics?.dbDropped();
       this.log.error('database write queue full: dropped the oldest write', { write: lost.what, dropped: this.#dropped });
     }
     void this.#drain();
@@ -108,12 +141,18 @@ export class SessionRecorder {
     try {
       while (this.#queue.length > 0) {
         const write = this.#queue[0]!;
+        const started = performance.now();
+        const took = () => (performance.now() - started) / 1000;
         try {
           await write.run(this.db);
+          this.metrics?.dbWrite('ok', took());
         } catch (err) {
           if (isPermanent(err)) {
+            this.metrics?.dbWrite('failed', took());
+            this.metrics?.dbDropped();
             this.log.error('database write failed; dropped', { write: write.what, error: err as Error });
           } else {
+            this.metrics?.dbWrite('retry', took());
             this.#scheduleRetry(err);
             return;
           }

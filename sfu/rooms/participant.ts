@@ -15,7 +15,11 @@ export interface PeerLink {
 
 export type Direction = 'send' | 'recv';
 
-type ParticipantEvents = { close: [LeaveReason] };
+type ParticipantEvents = {
+  close: [LeaveReason];
+  producer: [types.Producer];
+  consumer: [types.Consumer];
+};
 
 export class Participant extends EventEmitter<ParticipantEvents> {
   readonly id = randomUUID();
@@ -27,6 +31,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   #producer?: types.Producer;
   #rtpCapabilities?: types.RtpCapabilities;
   #muted = false;
+  #mutedSince?: number;
+  #mutedMs = 0;
+  #speakingMs = 0;
   /** False while a moderator's mute holds: the participant may not unmute. */
   #unmuteAllowed = true;
   #closed = false;
@@ -37,8 +44,35 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     readonly displayName: string,
     readonly role: Role,
     readonly link: PeerLink,
+    /** When the join request arrived (join latency is measured from here). */
+    readonly requestedAt = Date.now(),
   ) {
     super();
+  }
+
+  /** Seconds this participant has been muted so far. */
+  mutedSeconds(now = Date.now()): number {
+    return (this.#mutedMs + (this.#mutedSince !== undefined ? now - this.#mutedSince : 0)) / 1000;
+  }
+
+  /** Seconds the server has heard this participant speak so far. */
+  get speakingSeconds(): number {
+    return this.#speakingMs / 1000;
+  }
+
+  addSpeaking(ms: number): void {
+    this.#speakingMs += ms;
+  }
+
+  #setMutedFlag(muted: boolean): void {
+    if (muted === this.#muted) return;
+    const now = Date.now();
+    if (muted) this.#mutedSince = now;
+    else if (this.#mutedSince !== undefined) {
+      this.#mutedMs += now - this.#mutedSince;
+      this.#mutedSince = undefined;
+    }
+    this.#muted = muted;
   }
 
   get closed(): boolean {
@@ -114,7 +148,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     const startPaused = paused || this.#muted;
     const producer = await transport.produce({ kind: 'audio', rtpParameters, paused: startPaused });
     this.#producer = producer;
-    this.#muted = startPaused;
+    this.#setMutedFlag(startPaused);
+    this.emit('producer', producer);
     producer.observer.once('close', () => {
       if (this.#producer === producer) this.#producer = undefined;
     });
@@ -131,7 +166,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       throw new ChorusError('FORBIDDEN', 'a moderator muted you; you can unmute when they allow it');
     }
     if (muted === this.#muted) return false;
-    this.#muted = muted;
+    this.#setMutedFlag(muted);
     if (this.#producer) await (muted ? this.#producer.pause() : this.#producer.resume());
     return true;
   }
@@ -141,7 +176,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.#unmuteAllowed = allowUnmute;
     const changed = !this.#muted;
     if (changed) {
-      this.#muted = true;
+      this.#setMutedFlag(true);
       await this.#producer?.pause();
     }
     this.link.notify('forceMuted', { allowUnmute });
@@ -172,6 +207,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       return;
     }
     this.#consumers.set(consumer.id, consumer);
+    this.emit('consumer', consumer);
     consumer.observer.once('close', () => {
       this.#consumers.delete(consumer.id);
       this.#ready.delete(consumer.id);
@@ -199,6 +235,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   /** Closes everything of this participant. Idempotent; emits 'close' once. */
   close(reason: LeaveReason): void {
     if (this.#closed) return;
+    this.#setMutedFlag(false); // closes the muted interval for the record
     this.#closed = true;
     for (const t of this.#transports.values()) t.close();
     this.#transports.clear();

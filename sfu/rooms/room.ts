@@ -122,7 +122,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#updateForwarding(true);
   }
 
-  join(grant: Grant, link: PeerLink): Participant {
+  join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Participant {
     if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
     if (this.#removed.has(grant.identity)) {
       throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
@@ -137,7 +137,7 @@ export class Room extends EventEmitter<RoomEvents> {
       throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
     }
     clearTimeout(this.#emptyTimer);
-    const participant = new Participant(grant.identity, grant.displayName, grant.role, link);
+    const participant = new Participant(grant.identity, grant.displayName, grant.role, link, requestedAt);
     const displayName = grant.displayName;
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
@@ -339,6 +339,9 @@ export class Room extends EventEmitter<RoomEvents> {
   // --- levels ---
 
   #onLevels(): void {
+    for (const p of this.#participants.values()) {
+      if (p.producer && this.speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
+    }
     this.#updateForwarding(false);
     if (this.#levelsTimer) return; // a send is already due
     const wait = Math.max(0, this.#lastLevelsAt + LEVELS_NOTIFY_MS - Date.now());

@@ -35,9 +35,9 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
     return this.#rooms;
   }
 
-  async join(grant: Grant, link: PeerLink): Promise<{ room: Room; participant: Participant }> {
+  async join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Promise<{ room: Room; participant: Participant }> {
     const room = await this.#getOrOpen(grant.room);
-    return { room, participant: room.join(grant, link) };
+    return { room, participant: room.join(grant, link, requestedAt) };
   }
 
   #getOrOpen(name: string): Promise<Room> {

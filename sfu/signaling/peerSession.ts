@@ -28,7 +28,15 @@ export type Send = (message: Response | { notification: NotificationName; data: 
 
 type Handlers = { [M in Method]: (data: ParsedRequestData<M>) => Promise<ResponseData<M>> };
 
+/** Where sessions report what happens on the wire (the metrics module). */
+export interface SignalingMetrics {
+  wsConnection(delta: 1 | -1): void;
+  wsMessage(direction: 'in' | 'out'): void;
+  wsError(code: string): void;
+}
+
 export interface SessionOptions {
+  metrics?: SignalingMetrics;
   /** Larger frames are refused with MESSAGE_TOO_LARGE. */
   maxMessageBytes: number;
   /** Opus max average bitrate clients are told to send (bits/s). */
@@ -101,6 +109,7 @@ export class PeerSession implements PeerLink {
   }
 
   #respond(response: Response): void {
+    if (!response.ok) this.options.metrics?.wsError(response.error.code);
     if (!this.#closed) this.send(response);
   }
 
@@ -129,6 +138,7 @@ export class PeerSession implements PeerLink {
 
   readonly #handlers: Handlers = {
     join: async ({ protocolVersion, room: roomName, token }) => {
+      const requestedAt = Date.now();
       if (protocolVersion !== PROTOCOL_VERSION) {
         throw new ChorusError(
           'UNSUPPORTED_PROTOCOL',
@@ -139,7 +149,7 @@ export class PeerSession implements PeerLink {
         throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
       }
       const grant = await this.tokens.verify(token, roomName);
-      const { room, participant } = await this.registry.join(grant, this);
+      const { room, participant } = await this.registry.join(grant, this, requestedAt);
       if (this.#closed) {
         participant.close('disconnected');
         throw new ChorusError('NOT_JOINED', 'connection closed');

@@ -29,9 +29,13 @@ export class SignalingServer {
     // MESSAGE_TOO_LARGE answer; beyond that ws closes the socket (code 1009).
     this.#wss = new WebSocketServer({ server, path: SIGNALING_PATH, maxPayload: options.maxMessageBytes * 16 });
     this.#wss.on('connection', (ws) => {
+      const metrics = options.metrics;
       const send = (msg: unknown) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+        if (ws.readyState !== ws.OPEN) return;
+        ws.send(JSON.stringify(msg));
+        metrics?.wsMessage('out');
       };
+      metrics?.wsConnection(1);
       const conn: Connection = {
         session: new PeerSession(registry, tokens, send, options, log),
         answeredPing: true,
@@ -39,10 +43,12 @@ export class SignalingServer {
       this.#connections.set(ws, conn);
       ws.on('pong', () => (conn.answeredPing = true));
       ws.on('message', (data, isBinary) => {
+        metrics?.wsMessage('in');
         // Binary frames are not part of the protocol; this text fails as BAD_JSON.
         void conn.session.receive(isBinary ? '<binary frame>' : data.toString());
       });
       ws.on('close', () => {
+        metrics?.wsConnection(-1);
         this.#connections.delete(ws);
         conn.session.close();
       });
