@@ -3,10 +3,11 @@
 # present are skipped, so a second run costs a few dpkg queries.
 #
 #   worker build : compilers + the system libraries the mediasoup worker links
-#                  (scripts/build-worker.mjs builds against them, offline)
+#                  (scripts/mediasoup-worker.mjs builds against them, offline)
 #   run time     : the same shared libraries (the worker is linked dynamically)
 #   tests        : chromium (end-to-end), sox (fake microphone tones),
-#                  opus-tools (pre-encoded Opus for Node peers), postgresql
+#                  opus-tools (pre-encoded Opus for Node peers), postgresql,
+#                  prometheus (evaluates every dashboard query against a real server)
 #
 # Usage: scripts/install-system-deps.sh [runtime|all]   (default: all)
 set -euo pipefail
@@ -14,7 +15,7 @@ set -euo pipefail
 mode=${1:-all}
 build_pkgs=(build-essential python3 pkg-config ninja-build libuv1-dev libssl-dev libsrtp2-dev
   libabsl-dev libflatbuffers-dev flatbuffers-compiler libusrsctp-dev)
-test_pkgs=(chromium fonts-liberation sox opus-tools postgresql)
+test_pkgs=(chromium fonts-liberation sox opus-tools postgresql prometheus)
 
 missing() {
   local p
