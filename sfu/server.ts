@@ -151,7 +151,12 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       server,
       rooms,
       tokens,
-      { maxMessageBytes: config.signaling.maxMessageBytes, audioMaxBitrate: config.audio.maxBitrate, metrics },
+      {
+        maxMessageBytes: config.signaling.maxMessageBytes,
+        audioMaxBitrate: config.audio.maxBitrate,
+        turn: config.turn,
+        metrics,
+      },
       log.child('ws'),
     );
     closers.push(() => signaling.close());

@@ -29,6 +29,8 @@ export const envOverrides: Record<string, string> = {
   CHORUS_ANNOUNCED_ADDRESS: 'media.announcedAddress',
   CHORUS_RTC_PORT_BASE: 'media.rtcPortBase',
   CHORUS_WORKER_LOG_LEVEL: 'media.workerLogLevel',
+  CHORUS_TURN_URLS: 'turn.urls',
+  CHORUS_TURN_SECRET: 'turn.secret',
   CHORUS_AUTH_SECRET: 'auth.secret',
   CHORUS_DEV_TOKENS: 'auth.devTokens',
   CHORUS_ADMIN_SECRET: 'admin.secret',
@@ -115,8 +117,9 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   for (const [name, key] of Object.entries(envOverrides)) {
     const value = env[name];
     if (value === undefined || (value === '' && name !== 'DATABASE_URL')) continue;
-    const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret'].includes(key);
-    setPath(tree, key, text ? value : fromEnvText(value));
+    const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret', 'turn.secret'].includes(key);
+    const list = key === 'turn.urls';
+    setPath(tree, key, list ? value.split(',').map((u) => u.trim()).filter(Boolean) : text ? value : fromEnvText(value));
     sources.set(key, `env ${name}`);
   }
   tree = merge(tree, overrides);

@@ -31,6 +31,16 @@ export const configSchema = z.strictObject({
   signaling: z.strictObject({
     maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
   }),
+  turn: z
+    .strictObject({
+      urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'TURN URLs start with turn: or turns:')),
+      secret: z.string(),
+      ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600),
+    })
+    .refine((t) => t.urls.length === 0 || t.secret !== '', {
+      message: 'set turn.secret (CHORUS_TURN_SECRET) to the TURN server\'s static-auth-secret',
+      path: ['secret'],
+    }),
   auth: z
     .strictObject({
       secret: z.union([z.literal(''), z.string().min(32, 'use a secret of at least 32 characters')]),

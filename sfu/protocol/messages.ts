@@ -96,6 +96,8 @@ export const requests = {
       dominantSpeakerId: id.nullable(),
       /** The room's latest chat messages, oldest first. */
       chat: z.array(chatMessage),
+      /** TURN servers with time-limited credentials (empty when none is configured). */
+      iceServers: z.array(z.object({ urls: z.array(z.string()), username: z.string(), credential: z.string() })),
       /** How to encode the microphone: Opus max average bitrate (bits/s). */
       audio: z.object({ maxBitrate: z.number().int() }),
     }),

@@ -23,6 +23,10 @@ import type { Participant, PeerLink } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
+import { turnCredentials } from '../media/turnCredentials.ts';
+
+const turnOf = (turn: SessionOptions['turn'], user: string) =>
+  turn ? turnCredentials(turn.urls, turn.secret, user, turn.ttlSeconds) : [];
 
 export type Send = (message: Response | { notification: NotificationName; data: unknown }) => void;
 
@@ -41,6 +45,8 @@ export interface SessionOptions {
   maxMessageBytes: number;
   /** Opus max average bitrate clients are told to send (bits/s). */
   audioMaxBitrate: number;
+  /** TURN servers handed to clients, with time-limited credentials. */
+  turn?: { urls: string[]; secret: string; ttlSeconds: number };
 }
 
 interface Joined {
@@ -168,6 +174,7 @@ export class PeerSession implements PeerLink {
         participants: [...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()),
         dominantSpeakerId: room.dominantSpeaker?.id ?? null,
         chat: [...room.chat.history],
+        iceServers: turnOf(this.options.turn, participant.id),
         audio: { maxBitrate: this.options.audioMaxBitrate },
       };
     },

@@ -132,6 +132,29 @@ describe('moderators', () => {
   });
 });
 
+describe('TURN', () => {
+  it('gives each joiner time-limited TURN credentials when TURN is configured, none otherwise', async () => {
+    const c = await client();
+    const plain = await join(c, 'noturn', await chorus.token('noturn', 'A'));
+    expect(plain).toMatchObject({ ok: true, data: { iceServers: [] } });
+
+    const withTurn = await startTestChorus({ turn: { urls: ['turn:127.0.0.1:3478'], secret: 'coturn-secret', ttlSeconds: 600 } });
+    try {
+      const c2 = await ProtocolClient.connect(withTurn.wsUrl);
+      opened.push(c2);
+      const joined = await c2.call('join', { protocolVersion: PROTOCOL_VERSION, room: 't', token: await withTurn.token('t', 'B') });
+      const [server] = joined.iceServers;
+      expect(server.urls).toEqual(['turn:127.0.0.1:3478']);
+      const [expiry, user] = server.username.split(':');
+      expect(user).toBe(joined.participantId);
+      expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
+      expect(server.credential).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+    } finally {
+      await withTurn.stop();
+    }
+  });
+});
+
 describe('dev tokens', () => {
   const post = (body: unknown) =>
     fetch(`${chorus.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

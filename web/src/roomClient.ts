@@ -152,6 +152,7 @@ export class RoomClient {
         chat: joined.chat,
       });
 
+      this.#iceServers = joined.iceServers;
       const device = new Device();
       await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
       this.#device = device;
@@ -208,10 +209,13 @@ export class RoomClient {
     this.#set({ micId: track.getSettings().deviceId ?? this.#state.micId });
   }
 
+  #iceServers: RTCIceServer[] = [];
+
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
     const signaling = this.#signaling!;
     const options = await signaling.request('createTransport', { direction });
-    const params = options as unknown as types.TransportOptions;
+    // TURN (if the server hands any out) for networks that block direct UDP/TCP.
+    const params = { ...(options as unknown as types.TransportOptions), iceServers: this.#iceServers };
     const transport =
       direction === 'send' ? this.#device!.createSendTransport(params) : this.#device!.createRecvTransport(params);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
