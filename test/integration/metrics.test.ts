@@ -1,7 +1,11 @@
 // /metrics during a real call (Node WebRTC peers sending Opus): the gauges,
 // counters and histograms move, labels stay bounded, and each session gets a
 // call-quality summary in PostgreSQL.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../sfu/paths.ts';
 import { openDatabase } from '../../sfu/db/database.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { NodePeer } from '../support/nodePeer.ts';
@@ -135,6 +139,25 @@ describe('call quality in PostgreSQL', () => {
       expect(row.leave_reason).toBe('disconnected');
     } finally {
       await db.destroy();
+    }
+  });
+
+  it("runs the README's bad-call query against the real schema", async () => {
+    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const sql = /Who had a bad call[\s\S]*?```sql\n([\s\S]*?)```/.exec(readme)![1]!;
+    // Today instead of yesterday, and any quality, so this call's rows qualify.
+    const today = sql
+      .replace("r.name = 'X'", "r.name = 'metered'")
+      .replace('current_date - 1 and s.joined_at < current_date', 'current_date and s.joined_at < current_date + 1')
+      .replace('s.loss_worst > 0.05', 's.loss_worst >= 0');
+    const client = new pg.Client({ connectionString: chorus.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query(today);
+      expect(rows.map((r) => r.display_name)).toContain('Bob');
+      expect(Object.keys(rows[0])).toEqual(['display_name', 'joined_at', 'left_at', 'leave_reason', 'worst_loss_pct', 'worst_jitter_ms', 'worst_rtt_ms', 'worker_pid']);
+    } finally {
+      await client.end();
     }
   });
 });

@@ -1,0 +1,87 @@
+// What sampling mediasoup statistics for /metrics costs, at 100 participants
+// (10 rooms × 10, everyone producing, K = 0 so every consumer runs: the worst
+// case, 100 producers + 900 consumers per round). Participants join through the
+// real protocol with signaling-only transports (no media flows), so what is
+// measured is the cost of the stats requests themselves.
+//
+//   npm run bench:sampling
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../sfu/config/load.ts';
+import { silentLogger } from '../sfu/log.ts';
+import { PROTOCOL_VERSION } from '../sfu/protocol/messages.ts';
+import { startChorus } from '../sfu/server.ts';
+import { joinTarget } from '../test/support/joinTarget.ts';
+import { opusRtpParameters } from '../test/support/media.ts';
+import { ProtocolClient } from '../test/support/protocolClient.ts';
+
+const ROOMS = 10;
+const PER_ROOM = 10;
+const ROUNDS = 20;
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-bench-'));
+const config = loadConfig({
+  env: process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {},
+  overrides: {
+    http: { host: '127.0.0.1', port: 0 },
+    media: { workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', rtcPortBase: 0 },
+    rooms: { forwardK: 0 },
+    metrics: { statsIntervalMs: 600_000 }, // rounds are run by hand below
+    database: { embeddedDataDir: path.join(dataDir, 'pgdata') },
+  },
+});
+const chorus = await startChorus(config, silentLogger);
+const target = joinTarget(chorus);
+const clients: ProtocolClient[] = [];
+
+for (let r = 0; r < ROOMS; r++) {
+  for (let i = 0; i < PER_ROOM; i++) {
+    const room = `room${r}`;
+    const c = await ProtocolClient.connect(target.wsUrl);
+    clients.push(c);
+    const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room, token: await target.token(room, `p${i}`) });
+    const send = await c.call('createTransport', { direction: 'send' });
+    await c.call('produce', { transportId: send.id, kind: 'audio', rtpParameters: opusRtpParameters() });
+    await c.call('createTransport', { direction: 'recv' });
+    await c.call('consume', { rtpCapabilities: joined.routerRtpCapabilities });
+  }
+}
+// Acknowledge every consumer so that all of them run.
+await new Promise((r) => setTimeout(r, 1000));
+for (const c of clients) {
+  for (const n of c.notifications) if (n.notification === 'newConsumer') await c.call('consumerReady', { consumerId: n.data.consumerId });
+}
+await new Promise((r) => setTimeout(r, 500));
+
+const worker = chorus.pool.workers[0]!;
+const cpuMs = async () => {
+  const u = await worker.worker.getResourceUsage();
+  return u.ru_utime + u.ru_stime;
+};
+const idle0 = await cpuMs();
+await new Promise((r) => setTimeout(r, 5000));
+const idleMsPerSec = ((await cpuMs()) - idle0) / 5;
+
+const w0 = await cpuMs();
+const n0 = process.cpuUsage();
+const t0 = performance.now();
+for (let i = 0; i < ROUNDS; i++) await chorus.sampler.sample();
+const wall = (performance.now() - t0) / ROUNDS;
+const workerPerRound = ((await cpuMs()) - w0) / ROUNDS - idleMsPerSec * (wall / 1000);
+const n1 = process.cpuUsage(n0);
+const nodePerRound = (n1.user + n1.system) / 1000 / ROUNDS;
+
+console.log(`\nStats sampling at ${ROOMS * PER_ROOM} participants (${worker.consumerCount} consumers, all running):`);
+console.log(`  per round: worker CPU ${workerPerRound.toFixed(1)} ms, Node CPU ${nodePerRound.toFixed(1)} ms, wall ${wall.toFixed(1)} ms`);
+for (const interval of [1000, 5000, 15000]) {
+  console.log(
+    `  every ${interval / 1000} s: worker ${((workerPerRound / interval) * 100).toFixed(2)}% of a core, Node ${((nodePerRound / interval) * 100).toFixed(2)}% of a core`,
+  );
+}
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`);
+
+await Promise.all(clients.map((c) => c.close()));
+await chorus.stop();
+fs.rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);
