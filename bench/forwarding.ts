@@ -4,13 +4,7 @@
 // against a real Chorus on loopback. Prints figures; asserts nothing.
 //
 //   npm run bench:forwarding [-- --trials 10]
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../sfu/config/load.ts';
-import { silentLogger } from '../sfu/log.ts';
-import { startChorus } from '../sfu/server.ts';
-import { joinTarget } from '../test/support/joinTarget.ts';
+import { machine, startBenchChorus } from './support/benchChorus.ts';
 import { NodePeer } from '../test/support/nodePeer.ts';
 import { opusTonePackets } from '../test/support/opus.ts';
 
@@ -18,17 +12,8 @@ const trials = Number(process.argv[process.argv.indexOf('--trials') + 1]) || 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const opus = opusTonePackets(440);
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-bench-'));
-const config = loadConfig({
-  env: process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {},
-  overrides: {
-    http: { host: '127.0.0.1', port: 0 },
-    media: { workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', rtcPortBase: 0 },
-    database: { embeddedDataDir: path.join(dataDir, 'pgdata') },
-  },
-});
-const chorus = await startChorus(config, silentLogger);
-const target = joinTarget(chorus);
+const chorus = await startBenchChorus();
+const { config, target } = chorus;
 const worker = chorus.pool.workers[0]!.worker;
 
 async function join(room: string, n: number, talking: (i: number) => boolean): Promise<NodePeer[]> {
@@ -114,7 +99,6 @@ for (const [label, talkers] of [
   await sleep(500);
 }
 
-console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`);
+console.log(`\nmachine: ${machine()}`);
 await chorus.stop();
-fs.rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

@@ -5,14 +5,8 @@
 // measured is the cost of the stats requests themselves.
 //
 //   npm run bench:sampling
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../sfu/config/load.ts';
-import { silentLogger } from '../sfu/log.ts';
 import { PROTOCOL_VERSION } from '../sfu/protocol/messages.ts';
-import { startChorus } from '../sfu/server.ts';
-import { joinTarget } from '../test/support/joinTarget.ts';
+import { machine, startBenchChorus } from './support/benchChorus.ts';
 import { opusRtpParameters } from '../test/support/media.ts';
 import { ProtocolClient } from '../test/support/protocolClient.ts';
 
@@ -20,19 +14,11 @@ const ROOMS = 10;
 const PER_ROOM = 10;
 const ROUNDS = 20;
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-bench-'));
-const config = loadConfig({
-  env: process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {},
-  overrides: {
-    http: { host: '127.0.0.1', port: 0 },
-    media: { workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', rtcPortBase: 0 },
-    rooms: { forwardK: 0 },
-    metrics: { statsIntervalMs: 600_000 }, // rounds are run by hand below
-    database: { embeddedDataDir: path.join(dataDir, 'pgdata') },
-  },
+const chorus = await startBenchChorus({
+  rooms: { forwardK: 0 },
+  metrics: { statsIntervalMs: 600_000 }, // rounds are run by hand below
 });
-const chorus = await startChorus(config, silentLogger);
-const target = joinTarget(chorus);
+const { target } = chorus;
 const clients: ProtocolClient[] = [];
 
 for (let r = 0; r < ROOMS; r++) {
@@ -79,9 +65,8 @@ for (const interval of [1000, 5000, 15000]) {
     `  every ${interval / 1000} s: worker ${((workerPerRound / interval) * 100).toFixed(2)}% of a core, Node ${((nodePerRound / interval) * 100).toFixed(2)}% of a core`,
   );
 }
-console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`);
+console.log(`machine: ${machine()}`);
 
 await Promise.all(clients.map((c) => c.close()));
 await chorus.stop();
-fs.rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

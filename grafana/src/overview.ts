@@ -1,4 +1,4 @@
-import { dashboard, stat, timeseries } from './panels.ts';
+import { dashboard, quantiles, stat, timeseries } from './panels.ts';
 
 const row = (y: number, x: number, w = 12, h = 8) => ({ x, y, w, h });
 
@@ -35,28 +35,19 @@ export const overview = dashboard('chorus-overview', 'Chorus: overview', 'Rooms,
   ),
   timeseries(
     'Jitter (from clients)',
-    [
-      { expr: 'histogram_quantile(0.5, sum by (le) (rate(chorus_rtp_jitter_seconds_bucket[5m])))', legend: 'p50' },
-      { expr: 'histogram_quantile(0.95, sum by (le) (rate(chorus_rtp_jitter_seconds_bucket[5m])))', legend: 'p95' },
-    ],
+    quantiles('chorus_rtp_jitter_seconds'),
     's',
     row(12, 12),
   ),
   timeseries(
     'Round-trip time (to clients)',
-    [
-      { expr: 'histogram_quantile(0.5, sum by (le) (rate(chorus_rtt_seconds_bucket[5m])))', legend: 'p50' },
-      { expr: 'histogram_quantile(0.95, sum by (le) (rate(chorus_rtt_seconds_bucket[5m])))', legend: 'p95' },
-    ],
+    quantiles('chorus_rtt_seconds'),
     's',
     row(20, 0),
   ),
   timeseries(
     'Join latency (request → first audio)',
-    [
-      { expr: 'histogram_quantile(0.5, sum by (le) (rate(chorus_join_duration_seconds_bucket[5m])))', legend: 'p50' },
-      { expr: 'histogram_quantile(0.95, sum by (le) (rate(chorus_join_duration_seconds_bucket[5m])))', legend: 'p95' },
-    ],
+    quantiles('chorus_join_duration_seconds'),
     's',
     row(20, 12),
   ),

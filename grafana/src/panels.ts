@@ -62,6 +62,15 @@ export function dashboard(uid: string, title: string, description: string, panel
   };
 }
 
+/** p50 and p95 of a histogram (optionally split by a label) over 5 minutes. */
+export function quantiles(histogram: string, by = '', quantiles = [0.5, 0.95]): Query[] {
+  const labels = by ? `le, ${by}` : 'le';
+  return quantiles.map((q) => ({
+    expr: `histogram_quantile(${q}, sum by (${labels}) (rate(${histogram}_bucket[5m])))`,
+    legend: `p${Math.round(q * 100)}${by ? ` {{${by}}}` : ''}`,
+  }));
+}
+
 /** Every PromQL expression of a dashboard (what the Prometheus test evaluates). */
 export function queriesOf(d: Dashboard): string[] {
   return (d.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets ?? []) : [])).map((t) => String((t as { expr?: string }).expr));
