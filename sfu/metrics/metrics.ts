@@ -71,7 +71,7 @@ export class Metrics {
 
   constructor(state: MediaState, { perRoomLabels }: MetricsOptions) {
     const registers = [this.registry];
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'chorus_process_' });
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'chorus_' });
 
     const perWorker = (
       name: string,

@@ -90,7 +90,8 @@ export class StatsSampler {
       const before = this.#cpuMs.get(worker.pid);
       this.#cpuMs.set(worker.pid, cpuMs);
       const memory = residentBytes(worker.pid) ?? usage.ru_maxrss * 1024;
-      this.metrics.recordWorkerUsage(index, before === undefined ? 0 : (cpuMs - before) / 1000, memory);
+      // The first sample adds everything the worker used since it started.
+      this.metrics.recordWorkerUsage(index, (cpuMs - (before ?? 0)) / 1000, memory);
     } catch {
       // The worker died meanwhile; the pool reports that.
     }

@@ -33,6 +33,8 @@ export const TALK_DBOV = -20;
 
 export interface PeerOptions {
   role?: Role;
+  /** Called for every audio packet received, with the sender's participant id. */
+  onRtp?: (from: string, rtp: werift.RtpPacket, arrivalMs: number) => void;
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
   corruptDtlsFingerprint?: boolean;
 }
@@ -48,11 +50,16 @@ export class NodePeer {
   #sender?: NodeJS.Timeout;
   #transports: types.Transport[] = [];
 
+  /** When the first audio packet from anyone arrived (Date.now()), if one has. */
+  firstPacketAt?: number;
+
   private constructor(
     readonly signaling: ProtocolClient,
     readonly participantId: string,
     readonly device: Device,
     readonly options: PeerOptions,
+    /** When the WebSocket opened (Date.now()). */
+    readonly wsOpenAt: number,
   ) {}
 
   /** Joins `room` and, when `opus` is given, sends it in a loop. */
@@ -63,12 +70,13 @@ export class NodePeer {
     opus?: Buffer[],
     options: PeerOptions = {},
   ): Promise<NodePeer> {
-    const signaling = await ProtocolClient.connect(target.wsUrl);
     const token = await target.token(room, displayName, options.role);
+    const signaling = await ProtocolClient.connect(target.wsUrl);
+    const wsOpenAt = Date.now();
     const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     const device = new Device({ handlerName: 'Chrome111' });
     await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
-    const peer = new NodePeer(signaling, joined.participantId, device, options);
+    const peer = new NodePeer(signaling, joined.participantId, device, options, wsOpenAt);
     signaling.ws.on('message', (data) => peer.#onMessage(JSON.parse(data.toString())));
 
     if (opus) {
@@ -144,9 +152,12 @@ export class NodePeer {
       const stats = this.received.get(participantId) ?? { packets: 0, bytes: 0, lastAt: 0 };
       this.received.set(participantId, stats);
       (consumer.track as unknown as werift.MediaStreamTrack).onReceiveRtp.subscribe((rtp) => {
+        const now = Date.now();
         stats.packets++;
         stats.bytes += rtp.payload.length;
-        stats.lastAt = Date.now();
+        stats.lastAt = now;
+        this.firstPacketAt ??= now;
+        this.options.onRtp?.(participantId, rtp, now);
         for (const watch of this.#packetWatchers) watch(participantId);
       });
       await this.signaling.call('consumerReady', { consumerId });

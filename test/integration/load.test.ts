@@ -1,0 +1,47 @@
+// A short smoke run of chorus-load against a real Chorus: it joins, receives
+// audio, measures, and writes its report and plot.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runLoad, summaryTable } from '../load/chorusLoad.ts';
+import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+
+let chorus: TestChorus;
+
+beforeAll(async () => {
+  chorus = await startTestChorus({ metrics: { statsIntervalMs: 500 } });
+});
+
+afterAll(async () => {
+  await chorus?.stop();
+});
+
+it('joins a few participants, measures received packets, and writes its report', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-load-'));
+  const report = await runLoad({
+    url: chorus.url,
+    rooms: 1,
+    perRoom: 3,
+    talkers: 2,
+    ramp: 10,
+    duration: 4,
+    processes: 1,
+    out,
+    quiet: true,
+  });
+  expect(report.joined).toBe(3);
+  expect(report.failed).toBe(0);
+  expect(report.receivedPackets).toBeGreaterThan(100);
+  expect(report.joinLatencyMs.count).toBe(2); // everyone but the room's first talker
+  expect(report.joinLatencyMs.p50).toBeGreaterThan(0);
+  expect(report.steady.forwardedPacketsPerSec).toBeGreaterThan(0);
+  expect(report.steady.workerCpuUsPerForwardedPacket).toBeGreaterThan(0);
+  expect(report.timeline.length).toBeGreaterThanOrEqual(4);
+
+  const written = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  expect(written.joined).toBe(3);
+  expect(written.options.authSecret).toBeUndefined();
+  expect(fs.readFileSync(path.join(out, 'timeline.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/);
+  expect(summaryTable(report)).toMatch(/worker CPU per forwarded packet\s+\d+(\.\d)? µs/);
+}, 60_000);

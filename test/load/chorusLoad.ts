@@ -1,0 +1,264 @@
+// chorus-load: simulated participants against a running Chorus, through the
+// real control plane and real WebRTC, spread over generator processes.
+//
+//   npm run load -- --url http://127.0.0.1:3000 --rooms 4 --per-room 10 --talkers 3 \
+//                   --ramp 5 --duration 30 [--processes 2] [--auth-secret S] [--out load-report]
+//
+// Measures join latency (WebSocket open → first remote audio packet), received
+// loss and jitter (from RTP sequence numbers and timestamps), server CPU (from
+// its /metrics: mediasoup workers and the Node process), worker CPU per
+// forwarded packet, failures, and the generators' own CPU. Writes
+// <out>/report.json and <out>/timeline.svg.
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseExposition, total } from '../support/promText.ts';
+import { type TimelinePoint, timelineSvg } from './plot.ts';
+import type { GeneratorMessage, PlanItem, Totals } from './protocol.ts';
+
+export interface LoadOptions {
+  url: string;
+  rooms: number;
+  perRoom: number;
+  talkers: number;
+  /** Joins per second. */
+  ramp: number;
+  /** Seconds to run after the last join. */
+  duration: number;
+  processes: number;
+  authSecret?: string;
+  out: string;
+  quiet?: boolean;
+}
+
+export interface LoadReport {
+  options: Omit<LoadOptions, 'authSecret'>;
+  machine: string;
+  participants: number;
+  joined: number;
+  failed: number;
+  failures: string[];
+  joinLatencyMs: { count: number; p50: number | null; p95: number | null; p99: number | null };
+  receivedPackets: number;
+  lossPct: number;
+  jitterMsMean: number;
+  /** Over the steady window (after the last join). */
+  steady: {
+    seconds: number;
+    workerCpuPct: number;
+    serverNodeCpuPct: number;
+    forwardedPacketsPerSec: number;
+    workerCpuUsPerForwardedPacket: number | null;
+    generatorCpuPct: number[];
+  };
+  /** True when a generator process was busy enough that its numbers may limit the run. */
+  generatorLimited: boolean;
+  timeline: TimelinePoint[];
+}
+
+function plan({ rooms, perRoom, talkers, ramp }: LoadOptions): PlanItem[] {
+  const items: PlanItem[] = [];
+  // Round-robin over rooms so each room fills gradually; talkers join first in each room.
+  for (let i = 0; i < perRoom; i++) {
+    for (let r = 0; r < rooms; r++) {
+      items.push({ room: `load-${r}`, name: `p${i}`, talker: i < talkers, joinAtMs: 0, measureJoin: i > 0 });
+    }
+  }
+  items.forEach((item, n) => (item.joinAtMs = Math.round((n / ramp) * 1000)));
+  return items;
+}
+
+const quantile = (xs: number[], q: number) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]!);
+};
+
+interface ServerSample {
+  at: number;
+  workerCpuS: number;
+  nodeCpuS: number;
+  packetsOut: number;
+}
+
+async function scrape(url: string): Promise<ServerSample | null> {
+  try {
+    const samples = parseExposition(await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text());
+    return {
+      at: Date.now(),
+      workerCpuS: total(samples, 'chorus_worker_cpu_seconds_total'),
+      nodeCpuS: total(samples, 'chorus_process_cpu_seconds_total'),
+      packetsOut: total(samples, 'chorus_rtp_packets_total', { direction: 'out' }),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const items = plan(options);
+  const log = (line: string) => options.quiet || process.stdout.write(line);
+  const shares: PlanItem[][] = Array.from({ length: options.processes }, () => []);
+  items.forEach((item, i) => shares[i % options.processes]!.push(item));
+
+  const generatorPath = path.join(import.meta.dirname, 'generator.ts');
+  const latest: Totals[] = shares.map(() => ({ joined: 0, failed: 0, received: 0, expected: 0, lost: 0, jitterMs: 0, cpuMs: 0 }));
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  const children = shares.map((share, i) => {
+    const child = fork(generatorPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (m: GeneratorMessage) => {
+      if (m.type === 'tick' || m.type === 'done') latest[i] = m.totals;
+      else if (m.type === 'firstAudio' && m.latencyMs !== undefined) latencies.push(m.latencyMs);
+      else if (m.type === 'failed' && failures.length < 20) failures.push(m.error);
+    });
+    child.send({ type: 'start', url: options.url, authSecret: options.authSecret, plan: share });
+    return child;
+  });
+
+  const sum = (k: keyof Totals) => latest.reduce((n, t) => n + t[k], 0);
+  const started = Date.now();
+  const rampSeconds = items.length / options.ramp;
+  const endAt = started + (rampSeconds + options.duration) * 1000;
+  const timeline: TimelinePoint[] = [];
+  let prevServer = await scrape(options.url);
+  let prevGen = latest.map((t) => t.cpuMs);
+  let prevLoss = { lost: 0, expected: 0 };
+  let steadyStart: { server: ServerSample; gen: number[] } | undefined;
+
+  while (Date.now() < endAt) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const server = await scrape(options.url);
+    const t = (Date.now() - started) / 1000;
+    const dt = prevServer && server ? (server.at - prevServer.at) / 1000 : 1;
+    const genCpu = latest.map((l, i) => (l.cpuMs - prevGen[i]!) / 10 / dt);
+    const loss = { lost: sum('lost'), expected: sum('expected') };
+    const dExpected = loss.expected - prevLoss.expected;
+    const point: TimelinePoint = {
+      t,
+      joined: sum('joined'),
+      workerCpuPct: prevServer && server ? ((server.workerCpuS - prevServer.workerCpuS) / dt) * 100 : 0,
+      serverNodeCpuPct: prevServer && server ? ((server.nodeCpuS - prevServer.nodeCpuS) / dt) * 100 : 0,
+      generatorCpuPct: genCpu.reduce((a, b) => a + b, 0),
+      lossPct: dExpected > 0 ? ((loss.lost - prevLoss.lost) / dExpected) * 100 : 0,
+    };
+    timeline.push(point);
+    if (!steadyStart && t >= rampSeconds && server) steadyStart = { server, gen: latest.map((l) => l.cpuMs) };
+    log(
+      `\r[chorus-load] ${t.toFixed(0).padStart(4)} s  joined ${point.joined}/${items.length}  failed ${sum('failed')}  ` +
+        `worker ${point.workerCpuPct.toFixed(0)}%  node ${point.serverNodeCpuPct.toFixed(0)}%  ` +
+        `generators ${point.generatorCpuPct.toFixed(0)}%  loss ${point.lossPct.toFixed(2)}%   `,
+    );
+    prevServer = server ?? prevServer;
+    prevGen = latest.map((l) => l.cpuMs);
+    prevLoss = loss;
+  }
+  log('\n');
+  const endServer = await scrape(options.url);
+  const endGen = latest.map((l) => l.cpuMs);
+  for (const c of children) c.send({ type: 'stop' });
+  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+
+  const steady = measureSteady(steadyStart, endServer, endGen);
+  const report: LoadReport = {
+    options: { ...options, authSecret: undefined } as LoadReport['options'],
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`,
+    participants: items.length,
+    joined: sum('joined'),
+    failed: sum('failed'),
+    failures,
+    joinLatencyMs: { count: latencies.length, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
+    receivedPackets: sum('received'),
+    lossPct: sum('expected') ? (sum('lost') / sum('expected')) * 100 : 0,
+    jitterMsMean: latest.length ? latest.reduce((n, t) => n + t.jitterMs, 0) / latest.length : 0,
+    steady,
+    generatorLimited: steady.generatorCpuPct.some((p) => p > 85),
+    timeline,
+  };
+  fs.mkdirSync(options.out, { recursive: true });
+  fs.writeFileSync(path.join(options.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(options.out, 'timeline.svg'),
+    timelineSvg(timeline, `chorus-load: ${items.length} participants, ${options.rooms} rooms, ${options.talkers} talkers/room`),
+  );
+  return report;
+}
+
+/** Rates over the steady window: from the last join to the end. */
+function measureSteady(
+  start: { server: ServerSample; gen: number[] } | undefined,
+  end: ServerSample | null,
+  endGen: number[],
+): LoadReport['steady'] {
+  if (!start || !end || end.at <= start.server.at) {
+    return { seconds: 0, workerCpuPct: 0, serverNodeCpuPct: 0, forwardedPacketsPerSec: 0, workerCpuUsPerForwardedPacket: null, generatorCpuPct: [] };
+  }
+  const seconds = (end.at - start.server.at) / 1000;
+  const packets = end.packetsOut - start.server.packetsOut;
+  const workerCpuS = end.workerCpuS - start.server.workerCpuS;
+  return {
+    seconds,
+    workerCpuPct: (workerCpuS / seconds) * 100,
+    serverNodeCpuPct: ((end.nodeCpuS - start.server.nodeCpuS) / seconds) * 100,
+    forwardedPacketsPerSec: packets / seconds,
+    workerCpuUsPerForwardedPacket: packets > 0 ? (workerCpuS / packets) * 1e6 : null,
+    generatorCpuPct: endGen.map((g, i) => (g - start.gen[i]!) / 10 / seconds),
+  };
+}
+
+export function summaryTable(r: LoadReport): string {
+  const rows: [string, string][] = [
+    ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed})`],
+    ['join latency p50 / p95 / p99', `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms (n = ${r.joinLatencyMs.count})`],
+    ['received packets', String(r.receivedPackets)],
+    ['received loss', `${r.lossPct.toFixed(3)} %`],
+    ['jitter (mean of streams)', `${r.jitterMsMean.toFixed(1)} ms`],
+    ['steady window', `${r.steady.seconds.toFixed(0)} s`],
+    ['worker CPU', `${r.steady.workerCpuPct.toFixed(1)} % of a core`],
+    ['Chorus Node CPU', `${r.steady.serverNodeCpuPct.toFixed(1)} % of a core`],
+    ['forwarded packets/s', r.steady.forwardedPacketsPerSec.toFixed(0)],
+    ['worker CPU per forwarded packet', r.steady.workerCpuUsPerForwardedPacket === null ? 'n/a' : `${r.steady.workerCpuUsPerForwardedPacket.toFixed(1)} µs`],
+    ['generator CPU per process', r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')],
+    ['limited by the generator?', r.generatorLimited ? 'YES: a generator process was above 85% of a core' : 'no'],
+    ['machine', r.machine],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: 'http://127.0.0.1:3000' },
+      rooms: { type: 'string', default: '2' },
+      'per-room': { type: 'string', default: '5' },
+      talkers: { type: 'string', default: '2' },
+      ramp: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '20' },
+      processes: { type: 'string' },
+      'auth-secret': { type: 'string' },
+      out: { type: 'string', default: 'load-report' },
+    },
+  });
+  const participants = Number(values.rooms) * Number(values['per-room']);
+  const options: LoadOptions = {
+    url: values.url!,
+    rooms: Number(values.rooms),
+    perRoom: Number(values['per-room']),
+    talkers: Number(values.talkers),
+    ramp: Number(values.ramp),
+    duration: Number(values.duration),
+    processes: Number(values.processes ?? Math.min(os.availableParallelism(), Math.max(1, Math.ceil(participants / 40)))),
+    authSecret: values['auth-secret'],
+    out: values.out!,
+  };
+  for (const [k, v] of Object.entries(options)) {
+    if (typeof v === 'number' && !(v > 0) && !(k === 'talkers' && v === 0)) throw new Error(`--${k} must be a positive number`);
+  }
+  const report = await runLoad(options);
+  console.log(`\nchorus-load summary\n${summaryTable(report)}\n\nwrote ${options.out}/report.json and ${options.out}/timeline.svg`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) await main();

@@ -1,0 +1,78 @@
+// A load generator process: joins its share of simulated participants (real
+// protocol, real WebRTC via mediasoup-client over werift), sends Opus (talkers)
+// or DTX silence (listeners), and reports to the load tool over IPC.
+import { NodePeer } from '../support/nodePeer.ts';
+import { opusTonePackets } from '../support/opus.ts';
+import type { GeneratorMessage, StartMessage, Totals } from './protocol.ts';
+import { RtpStreamStats } from './rtpStats.ts';
+import { remoteTarget } from './target.ts';
+
+const send = (m: GeneratorMessage) => process.send!(m);
+const peers: NodePeer[] = [];
+const streams: RtpStreamStats[] = [];
+let joined = 0;
+let failed = 0;
+let ticker: NodeJS.Timeout | undefined;
+
+function totals(): Totals {
+  const cpu = process.cpuUsage();
+  const withJitter = streams.filter((s) => s.received > 1);
+  return {
+    joined,
+    failed,
+    received: streams.reduce((n, s) => n + s.received, 0),
+    expected: streams.reduce((n, s) => n + s.expected, 0),
+    lost: streams.reduce((n, s) => n + s.lost, 0),
+    jitterMs: withJitter.length ? withJitter.reduce((n, s) => n + s.jitterMs, 0) / withJitter.length : 0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+async function start({ url, authSecret, plan }: StartMessage): Promise<void> {
+  const target = remoteTarget(url, authSecret);
+  const opus = opusTonePackets(440);
+  const t0 = Date.now();
+  ticker = setInterval(() => send({ type: 'tick', totals: totals() }), 1000);
+  await Promise.all(
+    plan.map(async (item) => {
+      await new Promise((r) => setTimeout(r, Math.max(0, t0 + item.joinAtMs - Date.now())));
+      // One stats object per (receiver, sender) stream.
+      const byFrom = new Map<string, RtpStreamStats>();
+      let reported = false;
+      try {
+        const peer: NodePeer = await NodePeer.join(target, item.room, item.name, opus, {
+          onRtp: (from, rtp, at) => {
+            let s = byFrom.get(from);
+            if (!s) {
+              byFrom.set(from, (s = new RtpStreamStats()));
+              streams.push(s);
+            }
+            s.add(rtp.header.sequenceNumber, rtp.header.timestamp, at);
+            if (!reported) {
+              reported = true;
+              send({ type: 'firstAudio', latencyMs: item.measureJoin ? at - peer.wsOpenAt : undefined });
+            }
+          },
+        });
+        peer.talking = item.talker;
+        peers.push(peer);
+        joined++;
+        send({ type: 'joined' });
+      } catch (err) {
+        failed++;
+        send({ type: 'failed', error: (err as Error).message });
+      }
+    }),
+  );
+}
+
+process.on('message', (m: StartMessage | { type: 'stop' }) => {
+  if (m.type === 'start') void start(m);
+  else {
+    clearInterval(ticker);
+    void Promise.allSettled(peers.map((p) => p.close())).then(() => {
+      send({ type: 'done', totals: totals() });
+      process.exit(0);
+    });
+  }
+});

@@ -1,0 +1,39 @@
+// Messages between the load tool and its generator processes (IPC).
+
+export interface PlanItem {
+  room: string;
+  name: string;
+  talker: boolean;
+  /** Join this long after the start (ms). */
+  joinAtMs: number;
+  /** Whether to count this participant's join latency (not the first talker of a room: nobody to hear yet). */
+  measureJoin: boolean;
+}
+
+export interface StartMessage {
+  type: 'start';
+  url: string;
+  authSecret?: string;
+  plan: PlanItem[];
+}
+
+export interface Totals {
+  joined: number;
+  failed: number;
+  /** Received audio packets, expected packets (from sequence numbers), lost. */
+  received: number;
+  expected: number;
+  lost: number;
+  /** Mean RFC 3550 jitter over the streams received (ms). */
+  jitterMs: number;
+  /** This process's CPU so far (ms). */
+  cpuMs: number;
+}
+
+export type GeneratorMessage =
+  | { type: 'joined' }
+  /** The first remote audio packet reached a participant; latency from WebSocket open, when measured. */
+  | { type: 'firstAudio'; latencyMs?: number }
+  | { type: 'failed'; error: string }
+  | { type: 'tick'; totals: Totals }
+  | { type: 'done'; totals: Totals };
