@@ -48,10 +48,13 @@ export class StatsSampler {
     rooms.on('participantJoined', (_room, p) => this.#watchJoin(p));
   }
 
+  /** Samples now, then every intervalMs. */
   start(intervalMs: number): void {
-    this.#timer = setInterval(() => {
+    const round = () => {
       if (!this.#running) this.#running = this.sample().finally(() => (this.#running = undefined));
-    }, intervalMs);
+    };
+    round();
+    this.#timer = setInterval(round, intervalMs);
     this.#timer.unref();
   }
 

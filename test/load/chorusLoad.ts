@@ -51,8 +51,15 @@ export interface LoadReport {
     serverNodeCpuPct: number;
     forwardedPacketsPerSec: number;
     workerCpuUsPerForwardedPacket: number | null;
+    /** Packets the generators received (= forwarded and delivered); servers without our /metrics are compared on this. */
+    receivedPacketsPerSec: number;
+    workerCpuUsPerReceivedPacket: number | null;
+    /** Worker + Node CPU of the server per received packet. */
+    serverCpuUsPerReceivedPacket: number | null;
     generatorCpuPct: number[];
   };
+  /** Server memory (workers' RSS + Node's used heap) grown over the steady window's participants, per participant. */
+  memoryPerParticipantBytes: number | null;
   /** True when a generator process was busy enough that its numbers may limit the run. */
   generatorLimited: boolean;
   timeline: TimelinePoint[];
@@ -81,6 +88,8 @@ interface ServerSample {
   workerCpuS: number;
   nodeCpuS: number;
   packetsOut: number;
+  /** Workers' resident memory + Node's used heap (not Node's RSS: an embedded database lives there). */
+  memoryBytes: number;
 }
 
 async function scrape(url: string): Promise<ServerSample | null> {
@@ -91,6 +100,7 @@ async function scrape(url: string): Promise<ServerSample | null> {
       workerCpuS: total(samples, 'chorus_worker_cpu_seconds_total'),
       nodeCpuS: total(samples, 'chorus_process_cpu_seconds_total'),
       packetsOut: total(samples, 'chorus_rtp_packets_total', { direction: 'out' }),
+      memoryBytes: total(samples, 'chorus_worker_memory_bytes') + total(samples, 'chorus_nodejs_heap_size_used_bytes'),
     };
   } catch {
     return null;
@@ -124,9 +134,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const endAt = started + (rampSeconds + options.duration) * 1000;
   const timeline: TimelinePoint[] = [];
   let prevServer = await scrape(options.url);
+  const firstServer = prevServer;
   let prevGen = latest.map((t) => t.cpuMs);
   let prevLoss = { lost: 0, expected: 0 };
-  let steadyStart: { server: ServerSample; gen: number[] } | undefined;
+  let steadyStart: { server: ServerSample; gen: number[]; received: number } | undefined;
 
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -145,7 +156,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       lossPct: dExpected > 0 ? ((loss.lost - prevLoss.lost) / dExpected) * 100 : 0,
     };
     timeline.push(point);
-    if (!steadyStart && t >= rampSeconds && server) steadyStart = { server, gen: latest.map((l) => l.cpuMs) };
+    if (!steadyStart && t >= rampSeconds && server) {
+      steadyStart = { server, gen: latest.map((l) => l.cpuMs), received: sum('received') };
+    }
     log(
       `\r[chorus-load] ${t.toFixed(0).padStart(4)} s  joined ${point.joined}/${items.length}  failed ${sum('failed')}  ` +
         `worker ${point.workerCpuPct.toFixed(0)}%  node ${point.serverNodeCpuPct.toFixed(0)}%  ` +
@@ -158,10 +171,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   log('\n');
   const endServer = await scrape(options.url);
   const endGen = latest.map((l) => l.cpuMs);
+  const endReceived = sum('received');
   for (const c of children) c.send({ type: 'stop' });
   await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
 
-  const steady = measureSteady(steadyStart, endServer, endGen);
+  const steady = measureSteady(steadyStart, endServer, endGen, endReceived);
   const report: LoadReport = {
     options: { ...options, authSecret: undefined } as LoadReport['options'],
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`,
@@ -174,6 +188,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     lossPct: sum('expected') ? (sum('lost') / sum('expected')) * 100 : 0,
     jitterMsMean: latest.length ? latest.reduce((n, t) => n + t.jitterMs, 0) / latest.length : 0,
     steady,
+    memoryPerParticipantBytes:
+      firstServer && endServer && sum('joined') > 0 ? (endServer.memoryBytes - firstServer.memoryBytes) / sum('joined') : null,
     generatorLimited: steady.generatorCpuPct.some((p) => p > 85),
     timeline,
   };
@@ -188,22 +204,39 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
 /** Rates over the steady window: from the last join to the end. */
 function measureSteady(
-  start: { server: ServerSample; gen: number[] } | undefined,
+  start: { server: ServerSample; gen: number[]; received: number } | undefined,
   end: ServerSample | null,
   endGen: number[],
+  endReceived: number,
 ): LoadReport['steady'] {
   if (!start || !end || end.at <= start.server.at) {
-    return { seconds: 0, workerCpuPct: 0, serverNodeCpuPct: 0, forwardedPacketsPerSec: 0, workerCpuUsPerForwardedPacket: null, generatorCpuPct: [] };
+    return {
+      seconds: 0,
+      workerCpuPct: 0,
+      serverNodeCpuPct: 0,
+      forwardedPacketsPerSec: 0,
+      workerCpuUsPerForwardedPacket: null,
+      receivedPacketsPerSec: 0,
+      workerCpuUsPerReceivedPacket: null,
+      serverCpuUsPerReceivedPacket: null,
+      generatorCpuPct: [],
+    };
   }
   const seconds = (end.at - start.server.at) / 1000;
   const packets = end.packetsOut - start.server.packetsOut;
+  const received = endReceived - start.received;
   const workerCpuS = end.workerCpuS - start.server.workerCpuS;
+  const nodeCpuS = end.nodeCpuS - start.server.nodeCpuS;
+  const perPacket = (cpuS: number, n: number) => (n > 0 ? (cpuS / n) * 1e6 : null);
   return {
     seconds,
     workerCpuPct: (workerCpuS / seconds) * 100,
-    serverNodeCpuPct: ((end.nodeCpuS - start.server.nodeCpuS) / seconds) * 100,
+    serverNodeCpuPct: (nodeCpuS / seconds) * 100,
     forwardedPacketsPerSec: packets / seconds,
-    workerCpuUsPerForwardedPacket: packets > 0 ? (workerCpuS / packets) * 1e6 : null,
+    workerCpuUsPerForwardedPacket: perPacket(workerCpuS, packets),
+    receivedPacketsPerSec: received / seconds,
+    workerCpuUsPerReceivedPacket: perPacket(workerCpuS, received),
+    serverCpuUsPerReceivedPacket: perPacket(workerCpuS + nodeCpuS, received),
     generatorCpuPct: endGen.map((g, i) => (g - start.gen[i]!) / 10 / seconds),
   };
 }
@@ -220,6 +253,7 @@ export function summaryTable(r: LoadReport): string {
     ['Chorus Node CPU', `${r.steady.serverNodeCpuPct.toFixed(1)} % of a core`],
     ['forwarded packets/s', r.steady.forwardedPacketsPerSec.toFixed(0)],
     ['worker CPU per forwarded packet', r.steady.workerCpuUsPerForwardedPacket === null ? 'n/a' : `${r.steady.workerCpuUsPerForwardedPacket.toFixed(1)} µs`],
+    ['memory per participant', r.memoryPerParticipantBytes === null ? 'n/a' : `${(r.memoryPerParticipantBytes / 1024).toFixed(0)} KiB`],
     ['generator CPU per process', r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')],
     ['limited by the generator?', r.generatorLimited ? 'YES: a generator process was above 85% of a core' : 'no'],
     ['machine', r.machine],

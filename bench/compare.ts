@@ -1,0 +1,159 @@
+// The benchmark (a script, not a test): the same load, driven by chorus-load
+// over real WebRTC, against
+//   (a) Chorus with K = 0 (everyone forwarded, like the bare server),
+//   (b) a bare mediasoup server (bench/bareServer.ts: the engine floor),
+//   (c) Chorus with K = 3 (selective forwarding),
+// then a capacity sweep of Chorus (K = 3) until loss exceeds 1 % or join p95
+// exceeds 1 s, or the load generator itself saturates. Prints tables; writes
+// bench-results/*.json and the sweep's last timeline SVG.
+//
+//   npm run bench:compare [-- --quick]
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../sfu/paths.ts';
+import { type LoadOptions, type LoadReport, runLoad } from '../test/load/chorusLoad.ts';
+import { machine } from './support/benchChorus.ts';
+
+const quick = process.argv.includes('--quick');
+const resultsDir = path.join(projectRoot, 'bench-results');
+fs.mkdirSync(resultsDir, { recursive: true });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(kind: 'chorus' | 'bare', forwardK = 3): Promise<Server> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-compare-'));
+  let child: ChildProcess;
+  if (kind === 'bare') {
+    child = spawn(process.execPath, ['--import', 'tsx', 'bench/bareServer.ts'], {
+      cwd: projectRoot,
+      env: { ...process.env, PORT: String(port) },
+      stdio: 'ignore',
+    });
+  } else {
+    const config = path.join(dir, 'chorus.yaml');
+    fs.writeFileSync(config, `rooms:\n  forwardK: ${forwardK}\n  maxParticipants: 200\n`);
+    child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+        CHORUS_CONFIG: config,
+        CHORUS_HTTP_HOST: '127.0.0.1',
+        CHORUS_HTTP_PORT: String(port),
+        CHORUS_WORKERS: '1',
+        CHORUS_RTC_LISTEN_IP: '127.0.0.1',
+        CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
+        CHORUS_RTC_PORT_BASE: '0',
+        CHORUS_LOG_LEVEL: 'error',
+        CHORUS_EMBEDDED_DB_DIR: path.join(dir, 'pgdata'),
+      },
+      stdio: 'ignore',
+    });
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 30_000;
+  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
+    if (Date.now() > end) throw new Error(`${kind} server did not start`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function measure(kind: 'chorus' | 'bare', k: number, load: Omit<LoadOptions, 'url' | 'out'>, label: string): Promise<LoadReport> {
+  const server = await startServer(kind, k);
+  try {
+    process.stdout.write(`\n${label}\n`);
+    return await runLoad({ ...load, url: server.url, out: path.join(resultsDir, label.replace(/\W+/g, '-').toLowerCase()) });
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
+
+// --- (a), (b), (c): the same streams --------------------------------------
+const load = { rooms: 3, perRoom: 8, talkers: 6, ramp: 10, duration: quick ? 15 : 30, processes: 1 };
+const runs = {
+  'Chorus, K = 0': await measure('chorus', 0, load, 'Chorus, K = 0'),
+  'bare mediasoup': await measure('bare', 0, load, 'bare mediasoup'),
+  'Chorus, K = 3': await measure('chorus', 3, load, 'Chorus, K = 3'),
+};
+const floor = runs['bare mediasoup'].steady.serverCpuUsPerReceivedPacket;
+console.log(
+  `\nSame load: ${load.rooms} rooms × ${load.perRoom} participants, ${load.talkers} talkers per room, ${load.duration} s steady`,
+);
+console.log('| server | received pkt/s | worker CPU | Node CPU | worker µs/pkt | total µs/pkt | vs bare | loss | join p95 | generator CPU |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const [name, r] of Object.entries(runs)) {
+  const s = r.steady;
+  const ratio = floor && s.serverCpuUsPerReceivedPacket ? (s.serverCpuUsPerReceivedPacket / floor).toFixed(2) : 'n/a';
+  console.log(
+    `| ${name} | ${fmt(s.receivedPacketsPerSec, 0)} | ${fmt(s.workerCpuPct)}% | ${fmt(s.serverNodeCpuPct)}% | ` +
+      `${fmt(s.workerCpuUsPerReceivedPacket)} | ${fmt(s.serverCpuUsPerReceivedPacket)} | ${ratio}× | ` +
+      `${r.lossPct.toFixed(2)}% | ${r.joinLatencyMs.p95} ms | ${s.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(' ')} |`,
+  );
+}
+fs.writeFileSync(path.join(resultsDir, 'compare.json'), `${JSON.stringify(runs, null, 2)}\n`);
+
+// --- capacity sweep (Chorus, K = 3, rooms of 10 with 3 talkers) --------------
+const sizes = quick ? [20, 40] : [20, 40, 60, 80, 100, 120];
+const sweep: { participants: number; report: LoadReport }[] = [];
+let knee: string | undefined;
+for (const n of sizes) {
+  const rooms = n / 10;
+  const report = await measure(
+    'chorus',
+    3,
+    { rooms, perRoom: 10, talkers: 3, ramp: 10, duration: quick ? 10 : 20, processes: Math.min(2, Math.ceil(n / 40)) },
+    `sweep ${n}`,
+  );
+  sweep.push({ participants: n, report });
+  const p95 = report.joinLatencyMs.p95 ?? 0;
+  if (report.lossPct > 1 || p95 > 1000 || report.failed > 0) {
+    knee = `${n} participants: loss ${report.lossPct.toFixed(2)}%, join p95 ${p95} ms, ${report.failed} failed`;
+    break;
+  }
+  if (report.generatorLimited) {
+    knee = `not reached: the load generator saturated at ${n} participants (${report.steady.generatorCpuPct.map((p) => p.toFixed(0)).join(', ')}% of a core per process)`;
+    break;
+  }
+}
+console.log('\nCapacity sweep: Chorus, K = 3, rooms of 10 with 3 talkers, 10 joins/s');
+console.log('| participants | worker CPU | Node CPU | worker µs/pkt | loss | join p50 / p95 / p99 | memory/participant | generator CPU |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const { participants, report: r } of sweep) {
+  console.log(
+    `| ${participants} | ${fmt(r.steady.workerCpuPct)}% | ${fmt(r.steady.serverNodeCpuPct)}% | ${fmt(r.steady.workerCpuUsPerReceivedPacket)} | ` +
+      `${r.lossPct.toFixed(2)}% | ${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms | ` +
+      `${r.memoryPerParticipantBytes === null ? 'n/a' : `${(r.memoryPerParticipantBytes / 1024).toFixed(0)} KiB`} | ` +
+      `${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(' ')} |`,
+  );
+}
+console.log(`knee: ${knee ?? `not reached up to ${sizes.at(-1)} participants`}`);
+console.log(`machine: ${machine()}`);
+fs.writeFileSync(path.join(resultsDir, 'sweep.json'), `${JSON.stringify({ sweep, knee }, null, 2)}\n`);
