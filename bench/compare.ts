@@ -7,7 +7,8 @@
 // exceeds 1 s, or the load generator itself saturates. Prints tables; writes
 // bench-results/*.json and the sweep's last timeline SVG.
 //
-//   npm run bench:compare [-- --quick]
+//   npm run bench:compare [-- --quick] [-- --no-sweep]
+// With DATABASE_URL set, Chorus uses that PostgreSQL instead of its embedded one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,6 +19,7 @@ import { type LoadOptions, type LoadReport, runLoad } from '../test/load/chorusL
 import { machine } from './support/benchChorus.ts';
 
 const quick = process.argv.includes('--quick');
+const sweepToo = !process.argv.includes('--no-sweep');
 const resultsDir = path.join(projectRoot, 'bench-results');
 fs.mkdirSync(resultsDir, { recursive: true });
 
@@ -121,7 +123,7 @@ for (const [name, r] of Object.entries(runs)) {
 fs.writeFileSync(path.join(resultsDir, 'compare.json'), `${JSON.stringify(runs, null, 2)}\n`);
 
 // --- capacity sweep (Chorus, K = 3, rooms of 10 with 3 talkers) --------------
-const sizes = quick ? [20, 40] : [20, 40, 60, 80, 100, 120];
+const sizes = !sweepToo ? [] : quick ? [20, 40] : [20, 40, 60, 80, 100, 120];
 const sweep: { participants: number; report: LoadReport }[] = [];
 let knee: string | undefined;
 for (const n of sizes) {
@@ -154,6 +156,6 @@ for (const { participants, report: r } of sweep) {
       `${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(' ')} |`,
   );
 }
-console.log(`knee: ${knee ?? `not reached up to ${sizes.at(-1)} participants`}`);
+if (sizes.length) console.log(`knee: ${knee ?? `not reached up to ${sizes.at(-1)} participants`}`);
 console.log(`machine: ${machine()}`);
 fs.writeFileSync(path.join(resultsDir, 'sweep.json'), `${JSON.stringify({ sweep, knee }, null, 2)}\n`);
