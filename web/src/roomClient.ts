@@ -4,9 +4,11 @@
 // (subscribe/getSnapshot) and calls its methods.
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ChatMessage, ErrorCode, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
+import type { ChatMessage, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
 import { MicLevel } from './micLevel.ts';
-import { PROTOCOL_VERSION, SignalingClient, SignalingError } from './signaling.ts';
+import { describeError } from './describeError.ts';
+import { fetchDevToken } from './devToken.ts';
+import { PROTOCOL_VERSION, SignalingClient } from './signaling.ts';
 
 export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
 
@@ -54,28 +56,6 @@ export interface JoinOptions {
   token?: string;
   role?: Role;
   micId?: string;
-}
-
-/** Dev mode: the server hands out tokens (POST /dev/token). */
-async function fetchDevToken(room: string, name: string, role?: Role): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch('/dev/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ room, name, ...(role ? { role } : {}) }),
-    });
-  } catch {
-    throw new SignalingError('UNREACHABLE', 'cannot reach the Chorus server');
-  }
-  if (res.status === 404) {
-    throw new SignalingError('TOKEN_INVALID', 'this server admits only invitation links (a link with a token)');
-  }
-  const body = (await res.json().catch(() => ({}))) as { token?: string; error?: { code: ErrorCode; message: string } };
-  if (!res.ok || !body.token) {
-    throw new SignalingError(body.error?.code ?? 'BAD_RESPONSE', body.error?.message ?? `HTTP ${res.status}`);
-  }
-  return body.token;
 }
 
 const initial: CallState = {
@@ -396,20 +376,4 @@ export class RoomClient {
     this.#micTrack?.stop();
     this.#micLevel = this.#micTrack = undefined;
   }
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof SignalingError) {
-    switch (err.code) {
-      case 'UNREACHABLE':
-        return 'The Chorus server cannot be reached. Check the address and that the server is running.';
-      case 'UNSUPPORTED_PROTOCOL':
-        return `This page is out of date for the server (${err.message}). Reload the page.`;
-      case 'CONNECTION_CLOSED':
-        return 'The connection to the server was lost. Rejoin to continue.';
-      default:
-        return `The server refused: ${err.message} (${err.code})`;
-    }
-  }
-  return `Something went wrong: ${(err as Error).message ?? String(err)}`;
 }
