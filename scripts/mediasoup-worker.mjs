@@ -50,9 +50,16 @@ const RECIPE_VERSION = 1;
 // docs/benchmarks.md) or "system" (Debian's shared libsrtp2, crypto via NSS).
 const srtpVariant = process.env.CHORUS_WORKER_SRTP ?? 'openssl';
 if (!['system', 'openssl'].includes(srtpVariant)) fail('CHORUS_WORKER_SRTP must be system or openssl');
+// io_uring (mediasoup batches socket I/O through it on kernels >= 6): needs
+// liburing >= 2.5, newer than bookworm's 2.3, so "on" builds Debian trixie's
+// liburing source, static, inside the worker build. Off by default (not yet
+// shown to win here; see docs/benchmarks.md).
+const uring = process.env.CHORUS_WORKER_URING ?? 'off';
+if (!['on', 'off'].includes(uring)) fail('CHORUS_WORKER_URING must be on or off');
 const recipeHash = createHash('sha256')
   .update(`recipe ${RECIPE_VERSION}\n`)
   .update(srtpVariant === 'system' ? '' : `srtp ${srtpVariant}\n`)
+  .update(uring === 'off' ? '' : 'uring on\n')
   .update(fs.readFileSync(shimHeader))
   .digest('hex')
   .slice(0, 12);
@@ -150,11 +157,12 @@ const srtpDep = {
     "'crypto-library-kdf=disabled', 'tests=disabled', 'doc=disabled', 'warning_level=0']).get_variable('libsrtp2_dep')",
 };
 
-/** Debian's libsrtp2 source package (apt-get source, no root needed), unpacked into `dest`. */
-function fetchLibsrtpSource(dest) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-libsrtp-'));
+const hostCodename = () => fs.readFileSync('/etc/os-release', 'utf8').match(/^VERSION_CODENAME=(\w+)/m)?.[1] ?? 'bookworm';
+
+/** A Debian source package (apt-get source, no root needed), unpacked into `dest`. */
+function fetchDebianSource(pkg, codename, dest) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `chorus-${pkg}-`));
   try {
-    const codename = fs.readFileSync('/etc/os-release', 'utf8').match(/^VERSION_CODENAME=(\w+)/m)?.[1] ?? 'bookworm';
     fs.writeFileSync(path.join(tmp, 'sources.list'), `deb-src http://deb.debian.org/debian ${codename} main\n`);
     fs.mkdirSync(path.join(tmp, 'lists', 'partial'), { recursive: true });
     fs.mkdirSync(path.join(tmp, 'cache', 'archives', 'partial'), { recursive: true });
@@ -167,11 +175,11 @@ function fetchLibsrtpSource(dest) {
       ...(process.getuid?.() === 0 ? ['-o', 'APT::Sandbox::User=root'] : []),
     ];
     run('apt-get', [...apt, 'update', '-qq']);
-    run('apt-get', [...apt, 'source', '--download-only', '-qq', 'libsrtp2'], { cwd: tmp });
-    const orig = fs.readdirSync(tmp).find((f) => /^libsrtp2_.*\.orig\.tar\.gz$/.test(f));
-    if (!orig) fail('apt-get source libsrtp2 gave no .orig.tar.gz');
+    run('apt-get', [...apt, 'source', '--download-only', '-qq', pkg], { cwd: tmp });
+    const orig = fs.readdirSync(tmp).find((f) => f.startsWith(`${pkg}_`) && /\.orig\.tar\.\w+$/.test(f));
+    if (!orig) fail(`apt-get source ${pkg} gave no .orig tarball`);
     fs.mkdirSync(dest, { recursive: true });
-    execFileSync('tar', ['-xzf', path.join(tmp, orig), '-C', dest, '--strip-components=1']);
+    execFileSync('tar', ['-xf', path.join(tmp, orig), '-C', dest, '--strip-components=1']);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -218,6 +226,34 @@ function patchSources(src) {
   );
 }
 
+/** liburing from trixie's source package, static, and the worker's meson pointed at it. */
+function buildLiburing(src) {
+  const dir = path.join(src, 'chorus-liburing');
+  fetchDebianSource('liburing', 'trixie', dir);
+  run('./configure', [], { cwd: dir });
+  run('make', ['-C', 'src', `-j${os.availableParallelism()}`, 'liburing.a'], { cwd: dir });
+  const file = path.join(src, 'meson.build');
+  fs.writeFileSync(
+    file,
+    replaceOnce(
+      fs.readFileSync(file, 'utf8'),
+      `    liburing_proj = subproject('liburing', default_options: ['default_library=static'], required: true)
+
+    dependencies += [
+      liburing_proj.get_variable('uring'),
+    ]
+    link_whole += [
+      liburing_proj.get_variable('liburing')
+    ]`,
+      `    dependencies += [declare_dependency(
+      include_directories: include_directories('chorus-liburing/src/include'),
+      link_args: [meson.current_source_dir() / 'chorus-liburing/src/liburing.a'],
+    )]`,
+      file,
+    ),
+  );
+}
+
 function run(cmd, args, opts = {}) {
   log(`$ ${cmd} ${args.join(' ')}`);
   execFileSync(cmd, args, { stdio: 'inherit', ...opts });
@@ -241,10 +277,11 @@ function buildFromSource() {
       filter: (p) => !p.includes(`${path.sep}out${path.sep}`) && !p.endsWith(`${path.sep}out`),
     });
     patchSources(src);
-    if (srtpVariant === 'openssl') fetchLibsrtpSource(path.join(src, 'subprojects', 'libsrtp2'));
+    if (srtpVariant === 'openssl') fetchDebianSource('libsrtp2', hostCodename(), path.join(src, 'subprojects', 'libsrtp2'));
+    if (uring === 'on') buildLiburing(src);
     run('meson', [
       'setup', '--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload',
-      '-Dms_disable_liburing=true', build, src,
+      `-Dms_disable_liburing=${uring === 'off'}`, build, src,
     ]);
     run('ninja', ['-C', build, 'fbs/FBS']);
     run('ninja', ['-C', build, `-j${Math.max(1, os.availableParallelism())}`, 'mediasoup-worker']);
