@@ -235,7 +235,9 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   /** Closes everything of this participant. Idempotent; emits 'close' once. */
   close(reason: LeaveReason): void {
     if (this.#closed) return;
-    this.#setMutedFlag(false); // closes the muted interval for the record
+    // Stop the muted clock for the record; the flag itself stays as it was.
+    if (this.#mutedSince !== undefined) this.#mutedMs += Date.now() - this.#mutedSince;
+    this.#mutedSince = undefined;
     this.#closed = true;
     for (const t of this.#transports.values()) t.close();
     this.#transports.clear();

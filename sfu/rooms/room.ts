@@ -129,10 +129,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     // The same identity again (a second tab, a reconnect): the new session replaces the old.
     const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
-    if (previous) {
-      previous.link.notify('participantLeft', { participantId: previous.id, reason: 'replaced' });
-      previous.close('replaced');
-    }
+    previous?.close('replaced');
     if (this.#participants.size >= this.options.maxParticipants) {
       throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
     }
@@ -148,7 +145,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return participant;
   }
 
+  /** Reasons a participant leaves without asking: their client is told it is out. */
+  static readonly #removedBy: ReadonlySet<LeaveReason> = new Set(['transportFailed', 'replaced', 'removed']);
+
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
+    if (Room.#removedBy.has(reason)) participant.link.notify('participantLeft', { participantId: participant.id, reason });
     this.#participants.delete(participant.id);
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
@@ -223,7 +224,6 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Removes `target` from the room; their identity cannot rejoin while the room lasts. */
   remove(target: Participant): void {
     this.#removed.add(target.identity);
-    target.link.notify('participantLeft', { participantId: target.id, reason: 'removed' });
     target.close('removed');
   }
 

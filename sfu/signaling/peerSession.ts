@@ -161,10 +161,6 @@ export class PeerSession implements PeerLink {
         throw new ChorusError('NOT_JOINED', 'connection closed');
       }
       this.#joined = { room, participant };
-      participant.once('close', (reason) => {
-        // Closed by the server (transport failed): tell the client it is out.
-        if (reason === 'transportFailed') this.notify('participantLeft', { participantId: participant.id, reason });
-      });
       return {
         participantId: participant.id,
         room: room.name,
