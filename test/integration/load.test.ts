@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runLoad, summaryTable } from '../load/chorusLoad.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { JOIN_STEPS } from '../support/nodePeer.ts';
 
 let chorus: TestChorus;
 
@@ -35,6 +36,14 @@ it('joins a few participants, measures received packets, and writes its report',
   expect(report.receivedPackets).toBeGreaterThan(100);
   expect(report.joinLatencyMs.count).toBe(2); // everyone but the room's first talker
   expect(report.joinLatencyMs.p50).toBeGreaterThan(0);
+  // Where the joins spent their time: steps done before the first audio arrived
+  // (audio needs the join and the receive transport; the rest may come later).
+  expect(Object.keys(report.joinStepsMs)).toEqual(expect.arrayContaining(['joined', 'consumerReady', 'recvConnected']));
+  for (const [step, { p50 }] of Object.entries(report.joinStepsMs)) {
+    expect(JOIN_STEPS).toContain(step);
+    expect(p50).toBeGreaterThanOrEqual(0);
+    expect(p50).toBeLessThanOrEqual(report.joinLatencyMs.p99!);
+  }
   expect(report.steady.forwardedPacketsPerSec).toBeGreaterThan(0);
   expect(report.steady.workerCpuUsPerForwardedPacket).toBeGreaterThan(0);
   expect(report.timeline.length).toBeGreaterThanOrEqual(4);
@@ -44,4 +53,5 @@ it('joins a few participants, measures received packets, and writes its report',
   expect(written.options.authSecret).toBeUndefined();
   expect(fs.readFileSync(path.join(out, 'timeline.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/);
   expect(summaryTable(report)).toMatch(/worker CPU per forwarded packet\s+\d+(\.\d)? µs/);
+  expect(summaryTable(report)).toMatch(/join steps done at, p50 \(p95\)\s+joined \d+ \(\d+\), produced/);
 }, 60_000);

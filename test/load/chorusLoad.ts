@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { JOIN_STEPS, type JoinStep } from '../support/nodePeer.ts';
 import { parseExposition, total } from '../support/promText.ts';
 import { type TimelinePoint, timelineSvg } from './plot.ts';
 import type { GeneratorMessage, PlanItem, Totals } from './protocol.ts';
@@ -41,6 +42,8 @@ export interface LoadReport {
   failed: number;
   failures: string[];
   joinLatencyMs: { count: number; p50: number | null; p95: number | null; p99: number | null };
+  /** When each step of the measured joins had completed, ms after WebSocket open: where a join spends its time. */
+  joinStepsMs: Partial<Record<JoinStep, { p50: number | null; p95: number | null }>>;
   receivedPackets: number;
   lossPct: number;
   jitterMsMean: number;
@@ -116,20 +119,33 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const generatorPath = path.join(import.meta.dirname, 'generator.ts');
   const latest: Totals[] = shares.map(() => ({ joined: 0, failed: 0, received: 0, expected: 0, lost: 0, jitterMs: 0, cpuMs: 0 }));
   const latencies: number[] = [];
+  const stepTimes = new Map<JoinStep, number[]>();
   const failures: string[] = [];
-  const children = shares.map((share, i) => {
+  let ready = 0;
+  let allReady!: () => void;
+  const whenAllReady = new Promise<void>((r) => (allReady = r));
+  const children = shares.map((_, i) => {
     const child = fork(generatorPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('message', (m: GeneratorMessage) => {
-      if (m.type === 'tick' || m.type === 'done') latest[i] = m.totals;
-      else if (m.type === 'firstAudio' && m.latencyMs !== undefined) latencies.push(m.latencyMs);
+      if (m.type === 'ready' && ++ready === shares.length) allReady();
+      else if (m.type === 'tick' || m.type === 'done') latest[i] = m.totals;
+      else if (m.type === 'firstAudio' && m.latencyMs !== undefined) {
+        latencies.push(m.latencyMs);
+        for (const [step, ms] of Object.entries(m.steps ?? {}) as [JoinStep, number][]) {
+          stepTimes.set(step, [...(stepTimes.get(step) ?? []), ms]);
+        }
+      }
       else if (m.type === 'failed' && failures.length < 20) failures.push(m.error);
     });
-    child.send({ type: 'start', url: options.url, authSecret: options.authSecret, plan: share });
     return child;
   });
+  await whenAllReady;
+  const started = Date.now() + 100;
+  children.forEach((child, i) =>
+    child.send({ type: 'start', url: options.url, authSecret: options.authSecret, startAt: started, plan: shares[i]! }),
+  );
 
   const sum = (k: keyof Totals) => latest.reduce((n, t) => n + t[k], 0);
-  const started = Date.now();
   const rampSeconds = items.length / options.ramp;
   const endAt = started + (rampSeconds + options.duration) * 1000;
   const timeline: TimelinePoint[] = [];
@@ -184,6 +200,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     failed: sum('failed'),
     failures,
     joinLatencyMs: { count: latencies.length, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
+    joinStepsMs: Object.fromEntries(
+      JOIN_STEPS.filter((step) => stepTimes.has(step)).map((step) => {
+        const xs = stepTimes.get(step)!;
+        return [step, { p50: quantile(xs, 0.5), p95: quantile(xs, 0.95) }];
+      }),
+    ),
     receivedPackets: sum('received'),
     lossPct: sum('expected') ? (sum('lost') / sum('expected')) * 100 : 0,
     jitterMsMean: latest.length ? latest.reduce((n, t) => n + t.jitterMs, 0) / latest.length : 0,
@@ -245,6 +267,12 @@ export function summaryTable(r: LoadReport): string {
   const rows: [string, string][] = [
     ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed})`],
     ['join latency p50 / p95 / p99', `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms (n = ${r.joinLatencyMs.count})`],
+    [
+      'join steps done at, p50 (p95)',
+      Object.entries(r.joinStepsMs)
+        .map(([step, q]) => `${step} ${q.p50} (${q.p95})`)
+        .join(', ') || 'n/a',
+    ],
     ['received packets', String(r.receivedPackets)],
     ['received loss', `${r.lossPct.toFixed(3)} %`],
     ['jitter (mean of streams)', `${r.jitterMsMean.toFixed(1)} ms`],

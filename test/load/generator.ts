@@ -28,10 +28,10 @@ function totals(): Totals {
   };
 }
 
-async function start({ url, authSecret, plan }: StartMessage): Promise<void> {
+async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<void> {
   const target = remoteTarget(url, authSecret);
   const opus = opusTonePackets(440);
-  const t0 = Date.now();
+  const t0 = startAt;
   ticker = setInterval(() => send({ type: 'tick', totals: totals() }), 1000);
   await Promise.all(
     plan.map(async (item) => {
@@ -41,7 +41,7 @@ async function start({ url, authSecret, plan }: StartMessage): Promise<void> {
       let reported = false;
       try {
         const peer: NodePeer = await NodePeer.join(target, item.room, item.name, opus, {
-          onRtp: (from, rtp, at) => {
+          onRtp: (from, rtp, at, peer) => {
             let s = byFrom.get(from);
             if (!s) {
               byFrom.set(from, (s = new RtpStreamStats()));
@@ -50,7 +50,11 @@ async function start({ url, authSecret, plan }: StartMessage): Promise<void> {
             s.add(rtp.header.sequenceNumber, rtp.header.timestamp, at);
             if (!reported) {
               reported = true;
-              send({ type: 'firstAudio', latencyMs: item.measureJoin ? at - peer.wsOpenAt : undefined });
+              if (!item.measureJoin) send({ type: 'firstAudio' });
+              else {
+                const steps = Object.fromEntries(Object.entries(peer.marks).map(([k, t]) => [k, t - peer.wsOpenAt]));
+                send({ type: 'firstAudio', latencyMs: at - peer.wsOpenAt, steps });
+              }
             }
           },
         });
@@ -76,3 +80,4 @@ process.on('message', (m: StartMessage | { type: 'stop' }) => {
     });
   }
 });
+send({ type: 'ready' });

@@ -1,4 +1,5 @@
 // Messages between the load tool and its generator processes (IPC).
+import type { JoinStep } from '../support/nodePeer.ts';
 
 export interface PlanItem {
   room: string;
@@ -14,6 +15,8 @@ export interface StartMessage {
   type: 'start';
   url: string;
   authSecret?: string;
+  /** The common start (Date.now() of every process): joinAtMs counts from here. */
+  startAt: number;
   plan: PlanItem[];
 }
 
@@ -31,9 +34,14 @@ export interface Totals {
 }
 
 export type GeneratorMessage =
+  /** Loaded and waiting for 'start' (so no process loads its code while others join). */
+  | { type: 'ready' }
   | { type: 'joined' }
-  /** The first remote audio packet reached a participant; latency from WebSocket open, when measured. */
-  | { type: 'firstAudio'; latencyMs?: number }
+  /**
+   * The first remote audio packet reached a participant; latency from WebSocket
+   * open, when measured, and when each join step had completed (ms from WebSocket open).
+   */
+  | { type: 'firstAudio'; latencyMs?: number; steps?: Partial<Record<JoinStep, number>> }
   | { type: 'failed'; error: string }
   | { type: 'tick'; totals: Totals }
   | { type: 'done'; totals: Totals };

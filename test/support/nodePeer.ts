@@ -18,12 +18,75 @@ class PeerConnection extends werift.RTCPeerConnection {
   constructor(config: Partial<werift.PeerConfig> = {}) {
     super({
       ...config,
+      dtls: { keys: dtlsKeys },
       iceServers: [],
       iceAdditionalHostAddresses: ['127.0.0.1'],
       headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
     });
   }
+
 }
+/**
+ * werift's ICE falls back to stun.l.google.com when no STUN server is given
+ * (and its config merge keeps that default over `iceServers: []`), so every
+ * gathering waited on a lookup that cannot succeed offline: up to 5 s under
+ * load. With no STUN server configured a browser gathers host candidates only;
+ * so do we.
+ */
+const gatherCandidates = werift.Connection.prototype.gatherCandidates;
+werift.Connection.prototype.gatherCandidates = function (this: werift.Connection) {
+  this.stunServer = undefined;
+  return gatherCandidates.call(this);
+};
+
+/**
+ * One DTLS certificate for every peer connection of this process (as a browser
+ * tab may reuse one): werift would otherwise make a key pair per transport,
+ * CPU a load generator needs for the joins themselves. Made before the first join.
+ */
+let dtlsKeys: werift.DtlsKeys | undefined;
+async function ensureDtlsKeys(): Promise<void> {
+  dtlsKeys ??= await werift.CipherContext.createSelfSignedCertificateWithKey(
+    { signature: werift.SignatureAlgorithm.ecdsa_3, hash: werift.HashAlgorithm.sha256_4 },
+    werift.NamedCurveAlgorithm.secp256r1_23,
+  );
+}
+
+/**
+ * A loaded mediasoup-client Device per router capabilities, shared by this
+ * process's peers: loading one opens and closes probe peer connections, and
+ * every room's router has the same capabilities. Transports stay per peer.
+ */
+const devices = new Map<string, Promise<Device>>();
+function loadedDevice(routerRtpCapabilities: types.RtpCapabilities): Promise<Device> {
+  const key = JSON.stringify(routerRtpCapabilities);
+  let device = devices.get(key);
+  if (!device) {
+    const d = new Device({ handlerName: 'Chrome111' });
+    device = d.load({ routerRtpCapabilities }).then(() => d);
+    device.catch(() => devices.delete(key));
+    devices.set(key, device);
+  }
+  return device;
+}
+
+/**
+ * werift's DTLS client sleeps a fixed 100 ms after ICE before its first flight
+ * (no browser does); that sleep was most of a join on an idle machine. Start
+ * the handshake at once and hand werift the same attempt when it wakes.
+ */
+const startDtls = werift.RTCDtlsTransport.prototype.start;
+werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTransport) {
+  const started = startDtls.call(this); // runs synchronously up to werift's sleep: this.dtls exists
+  const dtls = this.dtls;
+  if (dtls instanceof werift.DtlsClient) {
+    const connecting = dtls.connect();
+    connecting.catch(() => {}); // werift's own handler, attached after its sleep, reports failures
+    dtls.connect = () => connecting;
+  }
+  return started;
+};
+
 // mediasoup-client's Chrome111 handler uses the global WebRTC classes.
 Object.assign(globalThis, { RTCPeerConnection: PeerConnection, MediaStream: werift.MediaStream });
 
@@ -34,10 +97,18 @@ export const TALK_DBOV = -20;
 export interface PeerOptions {
   role?: Role;
   /** Called for every audio packet received, with the sender's participant id. */
-  onRtp?: (from: string, rtp: werift.RtpPacket, arrivalMs: number) => void;
+  onRtp?: (from: string, rtp: werift.RtpPacket, arrivalMs: number, peer: NodePeer) => void;
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
   corruptDtlsFingerprint?: boolean;
 }
+
+/**
+ * Steps of a join, roughly in order; `NodePeer.marks` holds when each completed
+ * (Date.now()): joined, producer created, consume answered, the first consumer
+ * set up (consumerReady sent), each transport's ICE + DTLS connected.
+ */
+export const JOIN_STEPS = ['joined', 'produced', 'consumeAsked', 'consumerReady', 'sendConnected', 'recvConnected'] as const;
+export type JoinStep = (typeof JOIN_STEPS)[number];
 
 export interface Reception {
   packets: number;
@@ -52,6 +123,8 @@ export class NodePeer {
 
   /** When the first audio packet from anyone arrived (Date.now()), if one has. */
   firstPacketAt?: number;
+  /** When each step of the join completed (Date.now()); see JOIN_STEPS. */
+  readonly marks: Partial<Record<JoinStep, number>> = {};
 
   private constructor(
     readonly signaling: ProtocolClient,
@@ -70,13 +143,14 @@ export class NodePeer {
     opus?: Buffer[],
     options: PeerOptions = {},
   ): Promise<NodePeer> {
+    await ensureDtlsKeys();
     const token = await target.token(room, displayName, options.role);
     const signaling = await ProtocolClient.connect(target.wsUrl);
     const wsOpenAt = Date.now();
     const joined = await signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
-    const device = new Device({ handlerName: 'Chrome111' });
-    await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
+    const device = await loadedDevice(joined.routerRtpCapabilities);
     const peer = new NodePeer(signaling, joined.participantId, device, options, wsOpenAt);
+    peer.#mark('joined');
     signaling.ws.on('message', (data) => peer.#onMessage(JSON.parse(data.toString())));
 
     if (opus) {
@@ -85,10 +159,12 @@ export class NodePeer {
       const producer = await send.produce({ track: track as unknown as MediaStreamTrack, stopTracks: false });
       const levelExt = producer.rtpParameters.headerExtensions?.find((h) => h.uri === AUDIO_LEVEL_URI);
       if (!levelExt) throw new Error('the audio-level header extension was not negotiated');
+      peer.#mark('produced');
       peer.#startSending(track, opus, levelExt.id);
     }
     await peer.#transport('recv');
     await signaling.call('consume', { rtpCapabilities: device.rtpCapabilities });
+    peer.#mark('consumeAsked');
     return peer;
   }
 
@@ -107,6 +183,9 @@ export class NodePeer {
       this.signaling
         .call('produce', { transportId: t.id, kind: 'audio', rtpParameters })
         .then(({ producerId }) => ok({ id: producerId }), fail);
+    });
+    t.on('connectionstatechange', (state) => {
+      if (state === 'connected') this.#mark(direction === 'send' ? 'sendConnected' : 'recvConnected');
     });
     this.#transports.push(t);
     return t;
@@ -157,13 +236,18 @@ export class NodePeer {
         stats.bytes += rtp.payload.length;
         stats.lastAt = now;
         this.firstPacketAt ??= now;
-        this.options.onRtp?.(participantId, rtp, now);
+        this.options.onRtp?.(participantId, rtp, now, this);
         for (const watch of this.#packetWatchers) watch(participantId);
       });
+      this.#mark('consumerReady');
       await this.signaling.call('consumerReady', { consumerId });
     }).catch((err) => {
       if (!this.#closed) throw err;
     });
+  }
+
+  #mark(step: JoinStep): void {
+    this.marks[step] ??= Date.now();
   }
 
   readonly #packetWatchers = new Set<(from: string) => void>();
