@@ -56,6 +56,8 @@ async function startServer(kind: 'chorus' | 'bare', forwardK = 3): Promise<Serve
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+        // To compare worker builds: MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker npm run bench:compare
+        ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
         CHORUS_CONFIG: config,
         CHORUS_HTTP_HOST: '127.0.0.1',
         CHORUS_HTTP_PORT: String(port),

@@ -28,6 +28,7 @@ const root = path.resolve(here, '..');
 const msDir = path.join(root, 'node_modules', 'mediasoup');
 const targetBin = path.join(msDir, 'worker', 'out', 'Release', 'mediasoup-worker');
 const shimHeader = path.join(here, 'worker', 'srtp.h');
+const fastGcmSource = path.join(here, 'worker', 'aes_gcm_fast.c');
 
 const log = (msg) => console.log(`[mediasoup-worker] ${msg}`);
 
@@ -44,22 +45,33 @@ const version = JSON.parse(fs.readFileSync(path.join(msDir, 'package.json'), 'ut
 // Bump when the build recipe below changes what gets built; the cache key is
 // this number plus the bridge header, so editing comments does not cost a rebuild.
 const RECIPE_VERSION = 1;
-// Which libsrtp the offline build uses: "openssl" (default: Debian's libsrtp2
-// source package, built static inside the worker build with OpenSSL crypto, as
-// upstream mediasoup does; ≈ 14% less worker CPU per forwarded packet here, see
-// docs/benchmarks.md) or "system" (Debian's shared libsrtp2, crypto via NSS).
+// Which libsrtp the offline build uses (measurements in docs/benchmarks.md):
+// - "openssl" (default): Debian's libsrtp2 source package, built static inside
+//   the worker build with OpenSSL crypto, its AES-GCM replaced by
+//   worker/aes_gcm_fast.c (OpenSSL's gcm128 with an AES-NI block function,
+//   without the OpenSSL 3 EVP parameter overhead per packet);
+// - "openssl-evp": the same with libsrtp's own EVP-based AES-GCM;
+// - "system": Debian's shared libsrtp2, crypto via NSS.
 const srtpVariant = process.env.CHORUS_WORKER_SRTP ?? 'openssl';
-if (!['system', 'openssl'].includes(srtpVariant)) fail('CHORUS_WORKER_SRTP must be system or openssl');
+if (!['system', 'openssl', 'openssl-evp'].includes(srtpVariant)) {
+  fail('CHORUS_WORKER_SRTP must be openssl, openssl-evp or system');
+}
 // io_uring (mediasoup batches socket I/O through it on kernels >= 6): needs
 // liburing >= 2.5, newer than bookworm's 2.3, so "on" builds Debian trixie's
 // liburing source, static, inside the worker build. Off by default (not yet
 // shown to win here; see docs/benchmarks.md).
 const uring = process.env.CHORUS_WORKER_URING ?? 'off';
 if (!['on', 'off'].includes(uring)) fail('CHORUS_WORKER_URING must be on or off');
+// Link-time optimisation of the whole worker (meson b_lto): "off" by default
+// until measured (npm run bench:engine).
+const lto = process.env.CHORUS_WORKER_LTO ?? 'off';
+if (!['on', 'off'].includes(lto)) fail('CHORUS_WORKER_LTO must be on or off');
 const recipeHash = createHash('sha256')
   .update(`recipe ${RECIPE_VERSION}\n`)
-  .update(srtpVariant === 'system' ? '' : `srtp ${srtpVariant}\n`)
+  .update(srtpVariant === 'system' ? '' : 'srtp openssl\n')
+  .update(srtpVariant === 'openssl' ? fs.readFileSync(fastGcmSource) : '')
   .update(uring === 'off' ? '' : 'uring on\n')
+  .update(lto === 'off' ? '' : 'lto on\n')
   .update(fs.readFileSync(shimHeader))
   .digest('hex')
   .slice(0, 12);
@@ -156,6 +168,7 @@ const srtpDep = {
     "subproject('libsrtp2', default_options: ['default_library=static', 'crypto-library=openssl', " +
     "'crypto-library-kdf=disabled', 'tests=disabled', 'doc=disabled', 'warning_level=0']).get_variable('libsrtp2_dep')",
 };
+srtpDep['openssl-evp'] = srtpDep.openssl;
 
 const hostCodename = () => fs.readFileSync('/etc/os-release', 'utf8').match(/^VERSION_CODENAME=(\w+)/m)?.[1] ?? 'bookworm';
 
@@ -183,6 +196,12 @@ function fetchDebianSource(pkg, codename, dest) {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Overwrites `target` (which must exist: the recipe must still fit the source) with `source`. */
+function replaceFile(target, source) {
+  if (!fs.existsSync(target)) fail(`recipe does not fit: ${target} is missing`);
+  fs.copyFileSync(source, target);
 }
 
 function patchMeson(file, { defineDeps }) {
@@ -277,11 +296,15 @@ function buildFromSource() {
       filter: (p) => !p.includes(`${path.sep}out${path.sep}`) && !p.endsWith(`${path.sep}out`),
     });
     patchSources(src);
-    if (srtpVariant === 'openssl') fetchDebianSource('libsrtp2', hostCodename(), path.join(src, 'subprojects', 'libsrtp2'));
+    if (srtpVariant !== 'system') {
+      const libsrtp = path.join(src, 'subprojects', 'libsrtp2');
+      fetchDebianSource('libsrtp2', hostCodename(), libsrtp);
+      if (srtpVariant === 'openssl') replaceFile(path.join(libsrtp, 'crypto', 'cipher', 'aes_gcm_ossl.c'), fastGcmSource);
+    }
     if (uring === 'on') buildLiburing(src);
     run('meson', [
       'setup', '--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload',
-      `-Dms_disable_liburing=${uring === 'off'}`, build, src,
+      `-Dms_disable_liburing=${uring === 'off'}`, `-Db_lto=${lto === 'on'}`, build, src,
     ]);
     run('ninja', ['-C', build, 'fbs/FBS']);
     run('ninja', ['-C', build, `-j${Math.max(1, os.availableParallelism())}`, 'mediasoup-worker']);
