@@ -316,13 +316,21 @@ export class Room extends EventEmitter<RoomEvents> {
     return queue;
   }
 
-  /** Creates the listener's (paused) consumers of every other producer it lacks, then applies the policy. */
+  /**
+   * Creates the listener's (paused) consumers of every other producer it lacks,
+   * the best-ranked speakers first (a joiner hears who is talking sooner), then
+   * applies the policy.
+   */
   syncConsumers(listener: Participant): Promise<void> {
     return this.#queue(listener)
       .push(async () => {
         if (listener.closed || !listener.rtpCapabilities) return;
         const have = new Set([...listener.consumers.values()].map((c) => c.producerId));
-        for (const owner of this.#participants.values()) {
+        const rank = (p: Participant) => {
+          const i = p.producer ? this.#ranking.indexOf(p.producer.id) : -1;
+          return i < 0 ? Infinity : i;
+        };
+        for (const owner of [...this.#participants.values()].sort((a, b) => rank(a) - rank(b))) {
           const producer = owner.producer;
           if (owner === listener || !producer || have.has(producer.id)) continue;
           try {

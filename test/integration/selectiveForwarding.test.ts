@@ -69,6 +69,21 @@ describe('selective forwarding (K = 3)', () => {
     for (const p of room.participants.values()) expect(p.consumers.size).toBe(7);
   }, 60_000);
 
+  it("offers a late joiner the current speaker's consumer first, before those of silent participants", async () => {
+    chorus = await startTestChorus();
+    const silent = await joinPeers('late', 4, 0);
+    const [talker] = await joinPeers('late', 1, 1); // joins last: last in the room's join order
+    // The silent ones' holds from their first packets run out; the talker is the one speaking.
+    await sleep(2000);
+    await until(() => silent[0]!.packetsFrom(talker!.participantId) > 20, 'talker heard', 15_000);
+
+    const late = await NodePeer.join(chorus, 'late', 'Late', opus);
+    peers.push(late);
+    const offered = () => late.signaling.notifications.flatMap((n) => (n.notification === 'newConsumer' ? [n.data.participantId] : []));
+    await until(() => offered().length === 5, 'five consumers offered', 10_000);
+    expect(offered()[0]).toBe(talker!.participantId);
+  }, 60_000);
+
   it('with K = 2, switches to a third speaker who starts as another stops, and holds through a pause', async () => {
     chorus = await startTestChorus({ rooms: { forwardK: 2 } });
     const [a, b, c, listener] = await joinPeers('switch', 4, 2);

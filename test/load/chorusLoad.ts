@@ -86,6 +86,8 @@ const quantile = (xs: number[], q: number) => {
   return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]!);
 };
 
+const SCRAPE_EVERY_MS = 5000;
+
 interface ServerSample {
   at: number;
   workerCpuS: number;
@@ -149,38 +151,52 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const rampSeconds = items.length / options.ramp;
   const endAt = started + (rampSeconds + options.duration) * 1000;
   const timeline: TimelinePoint[] = [];
-  let prevServer = await scrape(options.url);
-  const firstServer = prevServer;
+  // /metrics is read every SCRAPE_EVERY_MS (Chorus updates worker CPU every
+  // metrics.statsIntervalMs, 5 s by default; reading more often would only add
+  // the load tool's own cost to the server's), and once right after the ramp.
+  let lastScrape = await scrape(options.url);
+  const firstServer = lastScrape;
+  let serverCpu = { workerPct: 0, nodePct: 0 };
+  let prevTickAt = Date.now();
   let prevGen = latest.map((t) => t.cpuMs);
   let prevLoss = { lost: 0, expected: 0 };
   let steadyStart: { server: ServerSample; gen: number[]; received: number } | undefined;
 
   while (Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, 1000));
-    const server = await scrape(options.url);
     const t = (Date.now() - started) / 1000;
-    const dt = prevServer && server ? (server.at - prevServer.at) / 1000 : 1;
+    const rampDone = !steadyStart && t >= rampSeconds;
+    if (!lastScrape || rampDone || Date.now() - lastScrape.at >= SCRAPE_EVERY_MS - 100) {
+      const server = await scrape(options.url);
+      if (server && lastScrape && server.at > lastScrape.at) {
+        const span = (server.at - lastScrape.at) / 1000;
+        serverCpu = {
+          workerPct: ((server.workerCpuS - lastScrape.workerCpuS) / span) * 100,
+          nodePct: ((server.nodeCpuS - lastScrape.nodeCpuS) / span) * 100,
+        };
+      }
+      if (rampDone && server) steadyStart = { server, gen: latest.map((l) => l.cpuMs), received: sum('received') };
+      lastScrape = server ?? lastScrape;
+    }
+    const dt = (Date.now() - prevTickAt) / 1000;
+    prevTickAt = Date.now();
     const genCpu = latest.map((l, i) => (l.cpuMs - prevGen[i]!) / 10 / dt);
     const loss = { lost: sum('lost'), expected: sum('expected') };
     const dExpected = loss.expected - prevLoss.expected;
     const point: TimelinePoint = {
       t,
       joined: sum('joined'),
-      workerCpuPct: prevServer && server ? ((server.workerCpuS - prevServer.workerCpuS) / dt) * 100 : 0,
-      serverNodeCpuPct: prevServer && server ? ((server.nodeCpuS - prevServer.nodeCpuS) / dt) * 100 : 0,
+      workerCpuPct: serverCpu.workerPct,
+      serverNodeCpuPct: serverCpu.nodePct,
       generatorCpuPct: genCpu.reduce((a, b) => a + b, 0),
       lossPct: dExpected > 0 ? ((loss.lost - prevLoss.lost) / dExpected) * 100 : 0,
     };
     timeline.push(point);
-    if (!steadyStart && t >= rampSeconds && server) {
-      steadyStart = { server, gen: latest.map((l) => l.cpuMs), received: sum('received') };
-    }
     log(
       `\r[chorus-load] ${t.toFixed(0).padStart(4)} s  joined ${point.joined}/${items.length}  failed ${sum('failed')}  ` +
         `worker ${point.workerCpuPct.toFixed(0)}%  node ${point.serverNodeCpuPct.toFixed(0)}%  ` +
         `generators ${point.generatorCpuPct.toFixed(0)}%  loss ${point.lossPct.toFixed(2)}%   `,
     );
-    prevServer = server ?? prevServer;
     prevGen = latest.map((l) => l.cpuMs);
     prevLoss = loss;
   }
