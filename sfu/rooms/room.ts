@@ -46,8 +46,11 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly createdAt = new Date();
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly #participants = new Map<string, Participant>();
-  /** Consumer work per listener runs in order, so a producer is never consumed twice. */
-  readonly #queues = new WeakMap<Participant, SerialQueue>();
+  // Per listener, consumer creation runs in order (a producer is never consumed
+  // twice) and so do forwarding updates, in a queue of their own: a speaker's
+  // consumer resumes once the client is ready, not after all the others exist.
+  readonly #createQueues = new WeakMap<Participant, SerialQueue>();
+  readonly #applyQueues = new WeakMap<Participant, SerialQueue>();
   /** Listeners with a forwarding update queued (updates coalesce). */
   readonly #applyPending = new WeakSet<Participant>();
   #forwardK: number;
@@ -287,7 +290,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #applyForwarding(listener: Participant): Promise<void> {
     if (this.#applyPending.has(listener)) return Promise.resolve();
     this.#applyPending.add(listener);
-    return this.#queue(listener).push(async () => {
+    return this.#queue(this.#applyQueues, listener).push(async () => {
       this.#applyPending.delete(listener);
       if (listener.closed || this.#closed) return;
       const producers = this.#producers();
@@ -310,9 +313,9 @@ export class Room extends EventEmitter<RoomEvents> {
     });
   }
 
-  #queue(listener: Participant): SerialQueue {
-    let queue = this.#queues.get(listener);
-    if (!queue) this.#queues.set(listener, (queue = new SerialQueue()));
+  #queue(queues: WeakMap<Participant, SerialQueue>, listener: Participant): SerialQueue {
+    let queue = queues.get(listener);
+    if (!queue) queues.set(listener, (queue = new SerialQueue()));
     return queue;
   }
 
@@ -322,7 +325,7 @@ export class Room extends EventEmitter<RoomEvents> {
    * applies the policy.
    */
   syncConsumers(listener: Participant): Promise<void> {
-    return this.#queue(listener)
+    return this.#queue(this.#createQueues, listener)
       .push(async () => {
         if (listener.closed || !listener.rtpCapabilities) return;
         const have = new Set([...listener.consumers.values()].map((c) => c.producerId));

@@ -39,6 +39,7 @@ export interface LoadReport {
   machine: string;
   participants: number;
   joined: number;
+  /** Joins that failed, and participants the server dropped (or whose consume failed) after joining. */
   failed: number;
   failures: string[];
   joinLatencyMs: { count: number; p50: number | null; p95: number | null; p99: number | null };
@@ -65,6 +66,12 @@ export interface LoadReport {
   memoryPerParticipantBytes: number | null;
   /** True when a generator process was busy enough that its numbers may limit the run. */
   generatorLimited: boolean;
+  /**
+   * Each generator process's event-loop delay over the run (ms): a join or a
+   * packet waits this long in the generator before it is seen, so join
+   * latencies include it (busiest during the ramp).
+   */
+  generatorLoopDelayMs: { p99: number; max: number }[];
   timeline: TimelinePoint[];
 }
 
@@ -119,7 +126,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   items.forEach((item, i) => shares[i % options.processes]!.push(item));
 
   const generatorPath = path.join(import.meta.dirname, 'generator.ts');
-  const latest: Totals[] = shares.map(() => ({ joined: 0, failed: 0, received: 0, expected: 0, lost: 0, jitterMs: 0, cpuMs: 0 }));
+  const latest: Totals[] = shares.map(() => ({
+    joined: 0,
+    failed: 0,
+    received: 0,
+    expected: 0,
+    lost: 0,
+    jitterMs: 0,
+    cpuMs: 0,
+    loopDelayP99Ms: 0,
+    loopDelayMaxMs: 0,
+  }));
   const latencies: number[] = [];
   const stepTimes = new Map<JoinStep, number[]>();
   const failures: string[] = [];
@@ -229,6 +246,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     memoryPerParticipantBytes:
       firstServer && endServer && sum('joined') > 0 ? (endServer.memoryBytes - firstServer.memoryBytes) / sum('joined') : null,
     generatorLimited: steady.generatorCpuPct.some((p) => p > 85),
+    generatorLoopDelayMs: latest.map((t) => ({ p99: Math.round(t.loopDelayP99Ms), max: Math.round(t.loopDelayMaxMs) })),
     timeline,
   };
   fs.mkdirSync(options.out, { recursive: true });
@@ -281,7 +299,7 @@ function measureSteady(
 
 export function summaryTable(r: LoadReport): string {
   const rows: [string, string][] = [
-    ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed})`],
+    ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed}: joins that failed or were dropped later)`],
     ['join latency p50 / p95 / p99', `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms (n = ${r.joinLatencyMs.count})`],
     [
       'join steps done at, p50 (p95)',
@@ -299,6 +317,7 @@ export function summaryTable(r: LoadReport): string {
     ['worker CPU per forwarded packet', r.steady.workerCpuUsPerForwardedPacket === null ? 'n/a' : `${r.steady.workerCpuUsPerForwardedPacket.toFixed(1)} µs`],
     ['memory per participant', r.memoryPerParticipantBytes === null ? 'n/a' : `${(r.memoryPerParticipantBytes / 1024).toFixed(0)} KiB`],
     ['generator CPU per process', r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')],
+    ['generator event-loop delay p99 / max', r.generatorLoopDelayMs.map((d) => `${d.p99} / ${d.max} ms`).join(', ')],
     ['limited by the generator?', r.generatorLimited ? 'YES: a generator process was above 85% of a core' : 'no'],
     ['machine', r.machine],
   ];

@@ -1,6 +1,7 @@
 // A load generator process: joins its share of simulated participants (real
 // protocol, real WebRTC via mediasoup-client over werift), sends Opus (talkers)
 // or DTX silence (listeners), and reports to the load tool over IPC.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { NodePeer } from '../support/nodePeer.ts';
 import { opusTonePackets } from '../support/opus.ts';
 import type { GeneratorMessage, StartMessage, Totals } from './protocol.ts';
@@ -13,6 +14,7 @@ const streams: RtpStreamStats[] = [];
 let joined = 0;
 let failed = 0;
 let ticker: NodeJS.Timeout | undefined;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
 function totals(): Totals {
   const cpu = process.cpuUsage();
@@ -25,6 +27,8 @@ function totals(): Totals {
     lost: streams.reduce((n, s) => n + s.lost, 0),
     jitterMs: withJitter.length ? withJitter.reduce((n, s) => n + s.jitterMs, 0) / withJitter.length : 0,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
   };
 }
 
@@ -32,6 +36,7 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
   const target = remoteTarget(url, authSecret);
   const opus = opusTonePackets(440);
   const t0 = startAt;
+  loopDelay.enable();
   ticker = setInterval(() => send({ type: 'tick', totals: totals() }), 1000);
   await Promise.all(
     plan.map(async (item) => {
@@ -41,6 +46,11 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
       let reported = false;
       try {
         const peer: NodePeer = await NodePeer.join(target, item.room, item.name, opus, {
+          talking: item.talker,
+          onFailure: (err) => {
+            failed++;
+            send({ type: 'failed', error: `after joining: ${err.message}` });
+          },
           onRtp: (from, rtp, at, peer) => {
             let s = byFrom.get(from);
             if (!s) {
@@ -58,7 +68,6 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
             }
           },
         });
-        peer.talking = item.talker;
         peers.push(peer);
         joined++;
         send({ type: 'joined' });

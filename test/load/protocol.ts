@@ -31,6 +31,9 @@ export interface Totals {
   jitterMs: number;
   /** This process's CPU so far (ms). */
   cpuMs: number;
+  /** This process's event-loop delay so far, p99 and max (ms): how late it could react to a packet or a reply. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export type GeneratorMessage =

@@ -98,6 +98,10 @@ export interface PeerOptions {
   role?: Role;
   /** Called for every audio packet received, with the sender's participant id. */
   onRtp?: (from: string, rtp: werift.RtpPacket, arrivalMs: number, peer: NodePeer) => void;
+  /** Whether the peer talks from its first packet (default) or sends DTX silence until `talking` is set. */
+  talking?: boolean;
+  /** Called once if something fails after the join (without it, a failed consume is thrown, unhandled). */
+  onFailure?: (err: Error) => void;
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
   corruptDtlsFingerprint?: boolean;
 }
@@ -151,6 +155,7 @@ export class NodePeer {
     const device = await loadedDevice(joined.routerRtpCapabilities);
     const peer = new NodePeer(signaling, joined.participantId, device, options, wsOpenAt);
     peer.#mark('joined');
+    peer.talking = options.talking ?? true;
     signaling.ws.on('message', (data) => peer.#onMessage(JSON.parse(data.toString())));
 
     if (opus) {
@@ -194,14 +199,24 @@ export class NodePeer {
   /** Whether this peer talks (50 packets/s at TALK_DBOV) or is silent (Opus DTX: one packet per 400 ms, level -127). */
   talking = true;
 
+  /**
+   * Sends one 20 ms frame per 20 ms of wall clock. A timer alone would not:
+   * when the event loop is late, Node fires one tick for several missed ones,
+   * and a talker under load sent too few packets for mediasoup's level observer
+   * (10 per 250 ms interval) to count it as speaking. Late frames go out at once,
+   * as a browser's clocked capture would send them (at most MAX_CATCH_UP).
+   */
   #startSending(track: werift.MediaStreamTrack, opus: Buffer[], levelExtId: number): void {
+    const FRAME_MS = 20;
+    const MAX_CATCH_UP = 10;
+    const startedAt = performance.now();
+    let frames = 0; // frames due so far, sent or (DTX) skipped
     let i = 0;
-    let tick = 0;
     let seq = Math.floor(Math.random() * 65535);
     let ts = Math.floor(Math.random() * 2 ** 31);
-    this.#sender = setInterval(() => {
+    const sendFrame = () => {
       ts = (ts + 960) >>> 0; // 20 ms at 48 kHz
-      if (!this.talking && tick++ % 20 !== 0) return; // DTX: the clock runs on, packets pause
+      if (!this.talking && frames % 20 !== 0) return; // DTX: the clock runs on, packets pause
       const level = this.talking ? -TALK_DBOV : 127;
       const header = new werift.RtpHeader({
         payloadType: 111,
@@ -214,7 +229,16 @@ export class NodePeer {
       const payload = this.talking ? opus[i++ % opus.length]! : Buffer.from([opus[0]![0]! & 0xfc]);
       track.writeRtp(new werift.RtpPacket(header, payload));
       seq = (seq + 1) & 0xffff;
-    }, 20);
+    };
+    this.#sender = setInterval(() => {
+      const due = Math.floor((performance.now() - startedAt) / FRAME_MS) + 1;
+      if (due - frames > MAX_CATCH_UP) {
+        // Too far behind: drop the oldest frames (the clock still advances).
+        ts = (ts + 960 * (due - frames - MAX_CATCH_UP)) >>> 0;
+        frames = due - MAX_CATCH_UP;
+      }
+      for (; frames < due; frames++) sendFrame();
+    }, FRAME_MS);
   }
 
   #consumeChain: Promise<void> = Promise.resolve();
@@ -222,7 +246,11 @@ export class NodePeer {
   #closed = false;
 
   #onMessage(msg: { notification?: string; data?: any }): void {
-    if (msg.notification !== 'newConsumer' || this.#closed) return;
+    if (this.#closed) return;
+    if (msg.notification === 'participantLeft' && msg.data.participantId === this.participantId) {
+      this.#fail(new Error(`removed by the server: ${msg.data.reason}`), false);
+    }
+    if (msg.notification !== 'newConsumer') return;
     const { consumerId, producerId, participantId, rtpParameters } = msg.data;
     this.#consumeChain = this.#consumeChain.then(async () => {
       if (this.#closed) return;
@@ -242,8 +270,18 @@ export class NodePeer {
       this.#mark('consumerReady');
       await this.signaling.call('consumerReady', { consumerId });
     }).catch((err) => {
-      if (!this.#closed) throw err;
+      if (!this.#closed) this.#fail(err, true);
     });
+  }
+
+  /** The first thing that went wrong after the join (the server removed us, a consume failed). */
+  failure?: Error;
+
+  #fail(err: Error, throwUnlessHandled: boolean): void {
+    if (this.failure) return;
+    this.failure = err;
+    if (this.options.onFailure) this.options.onFailure(err);
+    else if (throwUnlessHandled) throw err;
   }
 
   #mark(step: JoinStep): void {
