@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runLoad, summaryTable } from '../load/chorusLoad.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { JOIN_STEPS } from '../support/nodePeer.ts';
+import { until } from '../support/wait.ts';
 
 let chorus: TestChorus;
 
@@ -47,6 +48,8 @@ it('joins a few participants, measures received packets, and writes its report',
   expect(report.steady.forwardedPacketsPerSec).toBeGreaterThan(0);
   expect(report.steady.workerCpuUsPerForwardedPacket).toBeGreaterThan(0);
   expect(report.timeline.length).toBeGreaterThanOrEqual(4);
+  expect(report.generatorLoopDelayMs).toHaveLength(1);
+  expect(report.generatorLoopDelayMs[0]!.max).toBeGreaterThanOrEqual(report.generatorLoopDelayMs[0]!.p99);
 
   const written = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
   expect(written.joined).toBe(3);
@@ -54,4 +57,21 @@ it('joins a few participants, measures received packets, and writes its report',
   expect(fs.readFileSync(path.join(out, 'timeline.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/);
   expect(summaryTable(report)).toMatch(/worker CPU per forwarded packet\s+\d+(\.\d)? µs/);
   expect(summaryTable(report)).toMatch(/join steps done at, p50 \(p95\)\s+joined \d+ \(\d+\), produced/);
+}, 60_000);
+
+it('counts a participant the server drops after joining as a failure, and goes on', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-load-'));
+  const run = runLoad({ url: chorus.url, rooms: 1, perRoom: 2, talkers: 1, ramp: 10, duration: 3, processes: 1, out, quiet: true });
+  // Joined on both sides: a consumer the client has set up comes after the reply that ends its join.
+  const everyoneReady = () => {
+    const ps = [...(chorus.rooms.rooms.get('load-0')?.participants.values() ?? [])];
+    return ps.length === 2 && ps.every((p) => [...p.consumers.keys()].some((id) => p.isReady(id)));
+  };
+  await until(everyoneReady, 'both joined and receiving', 10_000);
+  const [, second] = [...chorus.rooms.rooms.get('load-0')!.participants.values()];
+  second!.close('removed');
+  const report = await run;
+  expect(report.joined).toBe(2);
+  expect(report.failed).toBe(1);
+  expect(report.failures).toEqual(['after joining: removed by the server: removed']);
 }, 60_000);
