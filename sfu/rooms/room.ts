@@ -1,11 +1,10 @@
 // A room: one mediasoup router on one worker, and the participants in it.
 //
 // The room owns its router (and the speaker observers on it) and its
-// participants. Every listener has a consumer, created paused, for every other
-// producer; the forwarding policy decides which of them run, and the room
-// applies that with consumer pause/resume (no renegotiation, so a switch costs
-// one worker request). It closes itself a moment after its last participant
-// leaves, or at once when its router closes under it (the worker died).
+// participants. Its Forwarder decides which voices each listener receives and
+// applies that to the listener's consumers (forwarder.ts). It closes itself a
+// moment after its last participant leaves, or at once when its router closes
+// under it (the worker died).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -14,8 +13,7 @@ import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
 import type { LeaveReason, NotificationData } from '../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
-import { SerialQueue } from '../util/serialQueue.ts';
-import { type ProducerInfo, planConsumers, rankSpeakers, selectForListener } from './forwardingPolicy.ts';
+import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
@@ -46,20 +44,10 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly createdAt = new Date();
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly #participants = new Map<string, Participant>();
-  // Per listener, consumer creation runs in order (a producer is never consumed
-  // twice) and so do forwarding updates, in a queue of their own: a speaker's
-  // consumer resumes once the client is ready, not after all the others exist.
-  readonly #createQueues = new WeakMap<Participant, SerialQueue>();
-  readonly #applyQueues = new WeakMap<Participant, SerialQueue>();
-  /** Listeners with a forwarding update queued (updates coalesce). */
-  readonly #applyPending = new WeakSet<Participant>();
-  #forwardK: number;
-  #ranking: string[] = [];
-  #rankingKey = '';
+  readonly #forwarder: Forwarder;
   #lastLevels = '';
   #lastLevelsAt = 0;
   #levelsTimer?: NodeJS.Timeout;
-  #holdTimer?: NodeJS.Timeout;
   #emptyTimer?: NodeJS.Timeout;
   #dominant?: Participant;
   /** Identities removed by a moderator or admin: refused for the rest of the room's life. */
@@ -75,7 +63,10 @@ export class Room extends EventEmitter<RoomEvents> {
     readonly log: Logger,
   ) {
     super();
-    this.#forwardK = options.forwardK;
+    this.#forwarder = new Forwarder(
+      { name, router, participants: this.#participants, activity: speakers.tracker, holdMs: options.speakerHoldMs, log },
+      options.forwardK,
+    );
     // The router closes under us when its worker dies.
     router.observer.once('close', () => this.close('workerDied'));
     speakers.on('report', () => this.#onLevels());
@@ -117,12 +108,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Voices each listener receives (0 = everyone). */
   get forwardK(): number {
-    return this.#forwardK;
+    return this.#forwarder.k;
   }
 
   setForwardK(k: number): void {
-    this.#forwardK = k;
-    this.#updateForwarding(true);
+    this.#forwarder.setK(k);
   }
 
   join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Participant {
@@ -157,7 +147,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
     this.emit('participantLeft', participant, reason);
-    this.#updateForwarding(true);
+    this.#forwarder.update(true);
     this.#armEmptyTimer();
   }
 
@@ -204,7 +194,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async setMuted(participant: Participant, muted: boolean): Promise<void> {
     if (await participant.setMuted(muted)) {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
-      this.#updateForwarding(true);
+      this.#forwarder.update(true);
     }
   }
 
@@ -219,7 +209,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async forceMute(target: Participant, allowUnmute: boolean): Promise<void> {
     if (await target.forceMute(allowUnmute)) {
       this.#broadcast('producerPaused', { participantId: target.id }, target);
-      this.#updateForwarding(true);
+      this.#forwarder.update(true);
     }
     this.log.info('participant force-muted', { room: this.name, participant: target.id, allowUnmute });
   }
@@ -240,111 +230,12 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The client is ready to play this consumer; it runs once the policy selects it. */
   consumerReady(participant: Participant, consumerId: string): Promise<void> {
     participant.markReady(consumerId);
-    return this.#applyForwarding(participant);
+    return this.#forwarder.apply(participant);
   }
 
-  // --- forwarding ---
-
-  #producers(): ProducerInfo[] {
-    return [...this.#participants.values()].flatMap((p) =>
-      p.producer ? [{ producerId: p.producer.id, muted: p.muted }] : [],
-    );
-  }
-
-  /**
-   * Re-ranks the speakers; when the set that can be forwarded changed (or
-   * `force`, after a mute, a join, a leave, a new K), updates every listener.
-   */
-  #updateForwarding(force: boolean): void {
-    if (this.#closed) return;
-    const previous = new Set(this.#ranking.slice(0, this.#forwardK + 1));
-    this.#ranking = rankSpeakers({
-      now: Date.now(),
-      producers: this.#producers(),
-      activity: (id) => this.speakers.tracker.get(id),
-      holdMs: this.options.speakerHoldMs,
-      previouslyForwarded: previous,
-    });
-    this.#armHoldTimer();
-    const key = this.#ranking.slice(0, this.#forwardK + 1).join();
-    if (!force && key === this.#rankingKey) return;
-    this.#rankingKey = key;
-    for (const listener of this.#participants.values()) void this.#applyForwarding(listener);
-  }
-
-  /** Re-ranks when the first held (silent) speaker's hold ends: no level report may come then. */
-  #armHoldTimer(): void {
-    clearTimeout(this.#holdTimer);
-    let firstExpiry = Infinity;
-    for (const id of this.#ranking) {
-      const a = this.speakers.tracker.get(id);
-      if (a && !a.speaking && a.lastLoudAt !== undefined) {
-        firstExpiry = Math.min(firstExpiry, a.lastLoudAt + this.options.speakerHoldMs);
-      }
-    }
-    if (firstExpiry === Infinity) return;
-    this.#holdTimer = setTimeout(() => this.#updateForwarding(false), Math.max(0, firstExpiry - Date.now()) + 5);
-  }
-
-  /** Makes the listener's running consumers match the policy (coalesced per listener). */
-  #applyForwarding(listener: Participant): Promise<void> {
-    if (this.#applyPending.has(listener)) return Promise.resolve();
-    this.#applyPending.add(listener);
-    return this.#queue(this.#applyQueues, listener).push(async () => {
-      this.#applyPending.delete(listener);
-      if (listener.closed || this.#closed) return;
-      const producers = this.#producers();
-      const forwarded = selectForListener(this.#ranking, producers, listener.producer?.id, this.#forwardK);
-      const consumers = [...listener.consumers.values()];
-      const plan = planConsumers(
-        consumers.map((c) => ({
-          consumerId: c.id,
-          producerId: c.producerId,
-          running: !c.paused,
-          clientReady: listener.isReady(c.id),
-        })),
-        forwarded,
-      );
-      const byId = new Map(consumers.map((c) => [c.id, c]));
-      await Promise.all([
-        ...plan.resume.map((id) => byId.get(id)!.resume().catch(() => {})),
-        ...plan.pause.map((id) => byId.get(id)!.pause().catch(() => {})),
-      ]);
-    });
-  }
-
-  #queue(queues: WeakMap<Participant, SerialQueue>, listener: Participant): SerialQueue {
-    let queue = queues.get(listener);
-    if (!queue) queues.set(listener, (queue = new SerialQueue()));
-    return queue;
-  }
-
-  /**
-   * Creates the listener's (paused) consumers of every other producer it lacks,
-   * the best-ranked speakers first (a joiner hears who is talking sooner), then
-   * applies the policy.
-   */
+  /** Creates the listener's missing consumers (paused), then applies the forwarding policy. */
   syncConsumers(listener: Participant): Promise<void> {
-    return this.#queue(this.#createQueues, listener)
-      .push(async () => {
-        if (listener.closed || !listener.rtpCapabilities) return;
-        const have = new Set([...listener.consumers.values()].map((c) => c.producerId));
-        const rank = (p: Participant) => {
-          const i = p.producer ? this.#ranking.indexOf(p.producer.id) : -1;
-          return i < 0 ? Infinity : i;
-        };
-        for (const owner of [...this.#participants.values()].sort((a, b) => rank(a) - rank(b))) {
-          const producer = owner.producer;
-          if (owner === listener || !producer || have.has(producer.id)) continue;
-          try {
-            await listener.consume(this.router, producer, owner.id);
-          } catch (err) {
-            // The producer or the transport closed meanwhile; nothing to consume.
-            this.log.debug('consume failed', { room: this.name, listener: listener.id, error: err as Error });
-          }
-        }
-      })
-      .then(() => this.#applyForwarding(listener));
+    return this.#forwarder.syncConsumers(listener);
   }
 
   // --- levels ---
@@ -353,7 +244,7 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const p of this.#participants.values()) {
       if (p.producer && this.speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
     }
-    this.#updateForwarding(false);
+    this.#forwarder.update(false);
     if (this.#levelsTimer) return; // a send is already due
     const wait = Math.max(0, this.#lastLevelsAt + LEVELS_NOTIFY_MS - Date.now());
     this.#levelsTimer = setTimeout(() => {
@@ -383,7 +274,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#closed = true;
     clearTimeout(this.#emptyTimer);
     clearTimeout(this.#levelsTimer);
-    clearTimeout(this.#holdTimer);
+    this.#forwarder.close();
     const leave: LeaveReason =
       reason === 'workerDied' ? 'workerDied' : reason === 'closedByAdmin' ? 'roomClosed' : 'serverShutdown';
     for (const p of [...this.#participants.values()]) {
