@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../sfu/paths.ts';
-import { type LoadOptions, type LoadReport, runLoad } from '../test/load/chorusLoad.ts';
+import { type LoadOptions, type LoadReport, formatJoinSteps, formatLoopDelay, runLoad } from '../test/load/chorusLoad.ts';
 import { machine } from './support/benchChorus.ts';
 
 const quick = process.argv.includes('--quick');
@@ -137,10 +137,12 @@ const joins = await measure(
   { rooms: 4, perRoom: 10, talkers: 3, ramp: 20, duration: 5, processes: Math.min(2, os.availableParallelism()) },
   'joins at 20 per s',
 );
-const steps = Object.entries(joins.joinStepsMs).map(([k, q]) => `${k} ${q.p50} (${q.p95})`).join(', ');
 console.log(`\nJoin latency, 40 participants (4 rooms × 10, 3 talkers) joining at 20/s:`);
-console.log(`  p50 / p95 / p99 ${joins.joinLatencyMs.p50} / ${joins.joinLatencyMs.p95} / ${joins.joinLatencyMs.p99} ms; steps done at, p50 (p95): ${steps}`);
-console.log(`  generator event-loop delay p99 / max: ${joins.generatorLoopDelayMs.map((d) => `${d.p99} / ${d.max} ms`).join(', ')}`);
+console.log(
+  `  p50 / p95 / p99 ${joins.joinLatencyMs.p50} / ${joins.joinLatencyMs.p95} / ${joins.joinLatencyMs.p99} ms; ` +
+    `steps done at, p50 (p95): ${formatJoinSteps(joins)}`,
+);
+console.log(`  generator event-loop delay p99 / max: ${formatLoopDelay(joins)}`);
 fs.writeFileSync(path.join(resultsDir, 'joins.json'), `${JSON.stringify(joins, null, 2)}\n`);
 
 // --- capacity sweep (Chorus, K = 3, rooms of 10 with 3 talkers) --------------

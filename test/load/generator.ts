@@ -35,12 +35,11 @@ function totals(): Totals {
 async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<void> {
   const target = remoteTarget(url, authSecret);
   const opus = opusTonePackets(440);
-  const t0 = startAt;
   loopDelay.enable();
   ticker = setInterval(() => send({ type: 'tick', totals: totals() }), 1000);
   await Promise.all(
     plan.map(async (item) => {
-      await new Promise((r) => setTimeout(r, Math.max(0, t0 + item.joinAtMs - Date.now())));
+      await new Promise((r) => setTimeout(r, Math.max(0, startAt + item.joinAtMs - Date.now())));
       // One stats object per (receiver, sender) stream.
       const byFrom = new Map<string, RtpStreamStats>();
       let reported = false;

@@ -24,8 +24,8 @@ class PeerConnection extends werift.RTCPeerConnection {
       headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
     });
   }
-
 }
+
 /**
  * werift's ICE falls back to stun.l.google.com when no STUN server is given
  * (and its config merge keeps that default over `iceServers: []`), so every
