@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../sfu/paths.ts';
-import { type LoadOptions, type LoadReport, formatJoinSteps, formatLoopDelay, runLoad } from '../test/load/chorusLoad.ts';
+import { type LoadOptions, type LoadReport, formatJoinSteps, formatLoopDelay, runLoad } from '../tools/load/chorusLoad.ts';
 import { machine } from './support/benchChorus.ts';
 
 const quick = process.argv.includes('--quick');

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runLoad } from '../test/load/chorusLoad.ts';
+import { runLoad } from '../tools/load/chorusLoad.ts';
 import { machine, startBenchChorus } from './support/benchChorus.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' } } });

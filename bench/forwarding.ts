@@ -1,12 +1,12 @@
 // Selective forwarding, measured: how fast listeners switch to a new speaker,
 // and what K = 3 saves against K = 0 in bytes per listener and worker CPU.
-// Real WebRTC peers (mediasoup-client over werift, see test/support/nodePeer.ts)
+// Real WebRTC peers (mediasoup-client over werift, see client/node/nodePeer.ts)
 // against a real Chorus on loopback. Prints figures; asserts nothing.
 //
 //   npm run bench:forwarding [-- --trials 10]
 import { machine, startBenchChorus } from './support/benchChorus.ts';
-import { NodePeer } from '../test/support/nodePeer.ts';
-import { opusTonePackets } from '../test/support/opus.ts';
+import { NodePeer } from '../client/node/nodePeer.ts';
+import { opusTonePackets } from '../client/node/opusTone.ts';
 
 const trials = Number(process.argv[process.argv.indexOf('--trials') + 1]) || 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,10 +5,11 @@
 // measured is the cost of the stats requests themselves.
 //
 //   npm run bench:sampling
-import { PROTOCOL_VERSION } from '../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { machine, startBenchChorus } from './support/benchChorus.ts';
 import { opusRtpParameters } from '../test/support/media.ts';
-import { ProtocolClient } from '../test/support/protocolClient.ts';
+import { SignalingClient } from '../client/signaling.ts';
+import { nodeSocket } from '../client/node/nodePeer.ts';
 
 const ROOMS = 10;
 const PER_ROOM = 10;
@@ -19,12 +20,12 @@ const chorus = await startBenchChorus({
   metrics: { statsIntervalMs: 600_000 }, // rounds are run by hand below
 });
 const { target } = chorus;
-const clients: ProtocolClient[] = [];
+const clients: SignalingClient[] = [];
 
 for (let r = 0; r < ROOMS; r++) {
   for (let i = 0; i < PER_ROOM; i++) {
     const room = `room${r}`;
-    const c = await ProtocolClient.connect(target.wsUrl);
+    const c = await SignalingClient.connect(target.wsUrl, nodeSocket);
     clients.push(c);
     const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room, token: await target.token(room, `p${i}`) });
     const send = await c.call('createTransport', { direction: 'send' });

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './protocol/messages.ts';
+import type { ErrorCode } from '../protocol/messages.ts';
 
 /** An error meant for the client: a stable code and a human-readable message. */
 export class ChorusError extends Error {

@@ -4,7 +4,7 @@
 import { SignJWT, errors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { ChorusError } from '../errors.ts';
-import { displayName, roleSchema, roomName, type Role } from '../protocol/messages.ts';
+import { displayName, roleSchema, roomName, type Role } from '../../protocol/messages.ts';
 
 export interface Grant {
   identity: string;

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import { describeIssues } from '../protocol/messages.ts';
+import { describeIssues } from '../../protocol/messages.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { HttpError } from './errors.ts';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { TokenService } from '../auth/tokens.ts';
-import { describeIssues, displayName, roleSchema, roomName } from '../protocol/messages.ts';
+import { describeIssues, displayName, roleSchema, roomName } from '../../protocol/messages.ts';
 import { HttpError } from './errors.ts';
 
 const body = z.strictObject({ room: roomName, name: displayName, role: roleSchema.default('speaker') });

@@ -3,7 +3,7 @@
 // for people who join later. See docs/protocol.md for why.
 import { randomUUID } from 'node:crypto';
 import { ChorusError } from '../errors.ts';
-import type { ChatMessage } from '../protocol/messages.ts';
+import type { ChatMessage } from '../../protocol/messages.ts';
 import { RateLimiter } from '../util/rateLimiter.ts';
 import type { Participant } from './participant.ts';
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
-import type { LeaveReason, NotificationData, NotificationName, ParticipantInfo, Role } from '../protocol/messages.ts';
+import type { LeaveReason, NotificationData, NotificationName, ParticipantInfo, Role } from '../../protocol/messages.ts';
 
 /** How a participant reaches its client (implemented by the signaling session). */
 export interface PeerLink {

@@ -11,7 +11,7 @@ import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
-import type { LeaveReason, NotificationData } from '../protocol/messages.ts';
+import type { LeaveReason, NotificationData } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';

@@ -7,7 +7,7 @@ import type { Grant } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { mediaCodecs } from '../media/codecs.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
-import type { LeaveReason } from '../protocol/messages.ts';
+import type { LeaveReason } from '../../protocol/messages.ts';
 import type { Participant, PeerLink } from './participant.ts';
 import { Room, type RoomCloseReason, type RoomOptions } from './room.ts';
 

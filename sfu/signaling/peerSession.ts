@@ -2,7 +2,6 @@
 // runs requests strictly in arrival order, and answers every one of them, with
 // data or with an error that has a stable code. Nothing a client sends can
 // throw out of here.
-import type { types } from 'mediasoup';
 import type { TokenService } from '../auth/tokens.ts';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -18,7 +17,7 @@ import {
   describeIssues,
   requestEnvelope,
   requests,
-} from '../protocol/messages.ts';
+} from '../../protocol/messages.ts';
 import type { Participant, PeerLink } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
@@ -183,20 +182,20 @@ export class PeerSession implements PeerLink {
 
     connectTransport: async ({ transportId, dtlsParameters }) => {
       const { participant } = this.#need();
-      await participant.transportById(transportId).connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });
+      await participant.transportById(transportId).connect({ dtlsParameters });
       return {};
     },
 
     produce: async ({ transportId, rtpParameters, paused }) => {
       const { room, participant } = this.#need();
-      const producer = await room.produce(participant, transportId, rtpParameters as types.RtpParameters, paused);
+      const producer = await room.produce(participant, transportId, rtpParameters, paused);
       return { producerId: producer.id };
     },
 
     consume: async ({ rtpCapabilities }) => {
       const { room, participant } = this.#need();
       participant.transport('recv');
-      participant.setRtpCapabilities(rtpCapabilities as types.RtpCapabilities);
+      participant.setRtpCapabilities(rtpCapabilities);
       void room.syncConsumers(participant);
       return {};
     },

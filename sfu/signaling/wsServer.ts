@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
-import { SIGNALING_PATH } from '../protocol/messages.ts';
+import { SIGNALING_PATH } from '../../protocol/messages.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { PeerSession, type SessionOptions } from './peerSession.ts';
 

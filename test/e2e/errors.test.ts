@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserParticipant, hearing, launchParticipant } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { until } from '../support/wait.ts';
 
 let chorus: TestChorus;

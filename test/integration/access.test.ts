@@ -2,11 +2,11 @@
 // name and role come from the token, listeners cannot send, moderators can
 // force-mute and remove, and dev-mode tokens come from POST /dev/token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
 
@@ -143,7 +143,7 @@ describe('TURN', () => {
       const c2 = await ProtocolClient.connect(withTurn.wsUrl);
       opened.push(c2);
       const joined = await c2.call('join', { protocolVersion: PROTOCOL_VERSION, room: 't', token: await withTurn.token('t', 'B') });
-      const [server] = joined.iceServers;
+      const server = joined.iceServers[0]!;
       expect(server.urls).toEqual(['turn:127.0.0.1:3478']);
       const [expiry, user] = server.username.split(':');
       expect(user).toBe(joined.participantId);

@@ -1,7 +1,7 @@
 // The admin API on a real server: auth, listing, force-mute, remove, close,
 // per-room K, and JSON errors with stable codes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 

@@ -1,7 +1,7 @@
 // Room chat over the signaling socket: everyone gets each message, late
 // joiners get the recent ones, and size and rate are capped.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CHAT_MAX_LENGTH, PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { CHAT_MAX_LENGTH, PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 
@@ -45,8 +45,8 @@ it('gives late joiners the last 50 messages, oldest first', async () => {
   for (let i = 0; i < 60; i++) await senders[i % 12]!.c.call('chat', { text: `m${i}` });
   const late = await join('history', 'Late');
   expect(late.joined.chat).toHaveLength(50);
-  expect(late.joined.chat[0].text).toBe('m10');
-  expect(late.joined.chat.at(-1).text).toBe('m59');
+  expect(late.joined.chat[0]!.text).toBe('m10');
+  expect(late.joined.chat.at(-1)!.text).toBe('m59');
 });
 
 it('refuses empty and oversized messages, and more than 5 in 5 seconds', async () => {

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runLoad, summaryTable } from '../load/chorusLoad.ts';
+import { runLoad, summaryTable } from '../../tools/load/chorusLoad.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
-import { JOIN_STEPS } from '../support/nodePeer.ts';
+import { JOIN_STEPS } from '../../client/node/nodePeer.ts';
 import { until } from '../support/wait.ts';
 
 let chorus: TestChorus;

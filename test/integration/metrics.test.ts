@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../sfu/paths.ts';
 import { openDatabase } from '../../sfu/db/database.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
-import { parseExposition, total } from '../support/promText.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
+import { parseExposition, total } from '../../tools/load/promText.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { projectRoot } from '../../sfu/paths.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';

@@ -2,11 +2,11 @@
 // socket keeps working, and a real call (Node WebRTC peers sending Opus) in
 // another room goes on undisturbed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Method, PROTOCOL_VERSION, methods } from '../../sfu/protocol/messages.ts';
+import { type Method, PROTOCOL_VERSION, methods } from '../../protocol/messages.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { opusRtpParameters, remoteDtlsParameters } from '../support/media.ts';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
 
@@ -74,7 +74,7 @@ describe('malformed frames', () => {
 
   it('answers a binary frame with BAD_JSON', async () => {
     const c = await fresh();
-    expect(await c.sendRaw(Buffer.from([0, 1, 2, 3]), true)).toMatchObject({ ok: false, error: { code: 'BAD_JSON' } });
+    expect(await c.sendRaw(Buffer.from([0, 1, 2, 3]))).toMatchObject({ ok: false, error: { code: 'BAD_JSON' } });
     await c.close();
   });
 
@@ -124,7 +124,7 @@ describe.each(methods)('%s', (method) => {
 describe('out-of-order and foreign requests after join', () => {
   it('answers each with a precise error and keeps the participant usable', async () => {
     const c = await fresh();
-    await c.call('join', validData.join);
+    expect((await c.request('join', validData.join)).ok).toBe(true);
     const expectError = async (method: Method, data: Record<string, unknown>, code: string) =>
       expect(await c.request(method, data), `${method} ${JSON.stringify(data).slice(0, 60)}`).toMatchObject({
         ok: false,
@@ -145,8 +145,12 @@ describe('out-of-order and foreign requests after join', () => {
 
     const send = await c.call('createTransport', { direction: 'send' });
     await expectError('createTransport', { direction: 'send' }, 'INVALID_STATE');
-    await expectError('connectTransport', { transportId: send.id, dtlsParameters: { role: 'bogus' } }, 'MEDIA_ERROR');
-    await expectError('produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: 'x' } }, 'MEDIA_ERROR');
+    // Malformed mediasoup parameters stop at the protocol schema; well-formed ones mediasoup refuses are MEDIA_ERROR.
+    await expectError('connectTransport', { transportId: send.id, dtlsParameters: { role: 'bogus' } }, 'INVALID_MESSAGE');
+    await expectError('produce', { transportId: send.id, kind: 'audio', rtpParameters: { codecs: 'x' } }, 'INVALID_MESSAGE');
+    const unsupported = opusRtpParameters();
+    unsupported.codecs[0]!.mimeType = 'audio/x-unknown';
+    await expectError('produce', { transportId: send.id, kind: 'audio', rtpParameters: unsupported }, 'MEDIA_ERROR');
     const recv = await c.call('createTransport', { direction: 'recv' });
     await expectError('produce', { ...validData.produce, transportId: recv.id }, 'INVALID_STATE');
 

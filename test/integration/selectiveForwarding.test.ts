@@ -4,8 +4,8 @@
 // (Switch times and bytes per listener are measured by bench/forwarding.ts.)
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { until } from '../support/wait.ts';
 
 let chorus: TestChorus;

@@ -2,7 +2,7 @@
 // join and leave, and the session rows land once it is back.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../sfu/db/database.ts';
-import { PROTOCOL_VERSION } from '../../sfu/protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';

@@ -1,4 +1,6 @@
 // Hand-made RTP parameters, as a browser would send them, for protocol-level tests.
+import type { RequestData } from '../../protocol/messages.ts';
+
 let nextSsrc = 1000;
 
 export function opusRtpParameters() {
@@ -20,7 +22,7 @@ export function opusRtpParameters() {
 }
 
 /** Fake DTLS parameters of a remote endpoint (enough for connect() to be accepted). */
-export const remoteDtlsParameters = {
+export const remoteDtlsParameters: RequestData<'connectTransport'>['dtlsParameters'] = {
   role: 'client',
   fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }],
 };

@@ -69,6 +69,26 @@ describe('docker/Dockerfile', () => {
     for (const s of sources) expect(fs.existsSync(path.join(projectRoot, s)), s).toBe(true);
   });
 
+  it('copies into the runtime stage every top-level folder the server imports from', () => {
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    const copied = new Set([...runtime.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/)));
+    const folders = new Set<string>();
+    const visit = (file: string) => {
+      for (const [, spec] of fs.readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+        const target = path.resolve(path.dirname(file), spec!);
+        const top = path.relative(projectRoot, target).split(path.sep)[0]!;
+        if (folders.has(top) && top !== 'sfu') continue;
+        folders.add(top);
+        if (top !== 'sfu' && fs.existsSync(target)) visit(target);
+      }
+    };
+    for (const file of fs.readdirSync(path.join(projectRoot, 'sfu'), { recursive: true, encoding: 'utf8' })) {
+      if (file.endsWith('.ts')) visit(path.join(projectRoot, 'sfu', file));
+    }
+    expect(folders).toContain('protocol');
+    for (const top of folders) expect(copied, `COPY ${top}/`).toContain(`${top}/`);
+  });
+
   it('installs, in the runtime stage, the Debian package of every library the worker links', () => {
     const worker = path.join(projectRoot, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
     const needed = [...execFileSync('readelf', ['-d', worker], { encoding: 'utf8' }).matchAll(/NEEDED.*\[(.+)\]/g)].map((m) => m[1]!);

@@ -7,7 +7,7 @@ import {
   requestEnvelope,
   requests,
   serverMessage,
-} from '../../sfu/protocol/messages.ts';
+} from '../../protocol/messages.ts';
 
 describe('protocol schemas', () => {
   it('accepts a well-formed join and trims the room name', () => {
@@ -29,17 +29,52 @@ describe('protocol schemas', () => {
     expect(describeIssues(r.error!)).toMatch(message);
   });
 
+  const opus = { mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 } };
+
   it('accepts only audio producers, paused defaulting to false', () => {
-    const ok = requests.produce.request.parse({ transportId: 't', kind: 'audio', rtpParameters: { codecs: [] } });
+    const ok = requests.produce.request.parse({ transportId: 't', kind: 'audio', rtpParameters: { codecs: [opus] } });
     expect(ok.paused).toBe(false);
     expect(requests.produce.request.safeParse({ transportId: 't', kind: 'video', rtpParameters: {} }).success).toBe(false);
+  });
+
+  it('types mediasoup parameters precisely: wrong types and unknown algorithms are refused', () => {
+    const produce = (rtpParameters: unknown) =>
+      requests.produce.request.safeParse({ transportId: 't', kind: 'audio', rtpParameters }).success;
+    expect(produce({ codecs: [opus], encodings: [{ ssrc: 1234 }] })).toBe(true);
+    expect(produce({ codecs: [] })).toBe(false);
+    expect(produce({ codecs: [{ ...opus, payloadType: '111' }] })).toBe(false);
+    expect(produce({ codecs: [opus], encodings: [{ ssrc: -1 }] })).toBe(false);
+    const connect = (dtlsParameters: unknown) => requests.connectTransport.request.safeParse({ transportId: 't', dtlsParameters }).success;
+    expect(connect({ role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] })).toBe(true);
+    expect(connect({ role: 'client', fingerprints: [{ algorithm: 'md5', value: 'AB:CD' }] })).toBe(false);
+    expect(connect({ role: 'boss', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] })).toBe(false);
+    expect(connect({ fingerprints: [] })).toBe(false);
+  });
+
+  it("keeps only the header extensions the server knows from a client's parameters", () => {
+    const packetId = { uri: 'urn:mediasoup:params:rtp-hdrext:packet-id', id: 9 };
+    const level = { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 };
+    const parsed = requests.produce.request.parse({
+      transportId: 't',
+      kind: 'audio',
+      rtpParameters: { codecs: [opus], headerExtensions: [packetId, level] },
+    });
+    expect(parsed.rtpParameters.headerExtensions).toEqual([level]);
+    // An extension nobody knows is an error, not silently dropped.
+    expect(
+      requests.produce.request.safeParse({
+        transportId: 't',
+        kind: 'audio',
+        rtpParameters: { codecs: [opus], headerExtensions: [{ uri: 'urn:x', id: 2 }] },
+      }).success,
+    ).toBe(false);
   });
 
   it('requires codecs in the receive capabilities', () => {
     expect(requests.consume.request.safeParse({ rtpCapabilities: {} }).success).toBe(false);
     expect(
       requests.consume.request.safeParse({
-        rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000 }] },
+        rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: 111, clockRate: 48000 }] },
       }).success,
     ).toBe(true);
   });

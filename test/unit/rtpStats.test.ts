@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RtpStreamStats } from '../load/rtpStats.ts';
+import { RtpStreamStats } from '../../tools/load/rtpStats.ts';
 
 /** Packets every 20 ms (960 ticks at 48 kHz). */
 function feed(s: RtpStreamStats, seqs: number[], jitterMs = () => 0) {

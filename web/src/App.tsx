@@ -1,7 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { CallView } from './components/CallView.tsx';
 import { JoinForm } from './components/JoinForm.tsx';
-import { roles } from '../../sfu/protocol/messages.ts';
+import { roles } from '../../protocol/messages.ts';
 import { RoomClient } from './roomClient.ts';
 
 /**

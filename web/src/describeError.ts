@@ -1,4 +1,4 @@
-import { SignalingError } from './signaling.ts';
+import { SignalingError } from '../../client/signaling.ts';
 
 /** A sentence for the person in the call: what went wrong and what to do. */
 export function describeError(err: unknown): string {

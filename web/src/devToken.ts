@@ -1,5 +1,5 @@
-import type { ErrorCode, Role } from '../../sfu/protocol/messages.ts';
-import { SignalingError } from './signaling.ts';
+import type { ErrorCode, Role } from '../../protocol/messages.ts';
+import { SignalingError } from '../../client/signaling.ts';
 
 /** Dev mode: the server hands out tokens (POST /dev/token). */
 export async function fetchDevToken(room: string, name: string, role?: Role): Promise<string> {

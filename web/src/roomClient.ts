@@ -1,14 +1,15 @@
-// The imperative side of the web client: one object per call that owns the
-// signaling connection, the mediasoup-client Device and transports, the
-// microphone track and the remote streams. React only reads its snapshots
-// (subscribe/getSnapshot) and calls its methods.
+// The browser side of a call: the client core's Call (signaling, join
+// sequence, transports, consumers) plus what only a page has: the microphone
+// and its level meter, remote audio as MediaStreams, and a snapshot of the
+// call for React (subscribe/getSnapshot). React only reads the snapshots and
+// calls this object's methods.
 import { Device } from 'mediasoup-client';
-import type { types } from 'mediasoup-client';
-import type { ChatMessage, Notification, ParticipantInfo, Role } from '../../sfu/protocol/messages.ts';
+import { Call } from '../../client/call.ts';
+import type { ChatMessage, LeaveReason, Notification, ParticipantInfo, Role } from '../../protocol/messages.ts';
+import { SIGNALING_PATH } from '../../protocol/messages.ts';
 import { MicLevel } from './micLevel.ts';
 import { describeError } from './describeError.ts';
 import { fetchDevToken } from './devToken.ts';
-import { PROTOCOL_VERSION, SignalingClient } from './signaling.ts';
 
 export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
 
@@ -74,16 +75,9 @@ const quiet = (p: ParticipantInfo): RemoteParticipant => ({ ...p, speaking: fals
 export class RoomClient {
   #state: CallState = initial;
   readonly #listeners = new Set<() => void>();
-  #signaling?: SignalingClient;
-  #device?: Device;
-  #sendTransport?: types.Transport;
-  #recvTransport?: types.Transport;
-  #producer?: types.Producer;
+  #call?: Call;
   #micTrack?: MediaStreamTrack;
   #micLevel?: MicLevel;
-  readonly #consumers = new Map<string, { consumer: types.Consumer; participantId: string }>();
-  /** Notifications are applied one at a time, in order. */
-  #notificationChain: Promise<void> = Promise.resolve();
 
   // --- React store interface ---
   subscribe = (listener: () => void): (() => void) => {
@@ -111,17 +105,34 @@ export class RoomClient {
     this.#set({ ...initial, phase: 'connecting', room, displayName, mics: this.#state.mics, micId });
     try {
       const joinToken = token ?? (await fetchDevToken(room, displayName ?? '', role));
-      const signaling = await SignalingClient.connect();
-      this.#signaling = signaling;
-      signaling.onNotification((n) => {
-        this.#notificationChain = this.#notificationChain.then(() => this.#onNotification(n)).catch((err) => {
-          console.error('chorus: notification failed', err);
-        });
-      });
-      signaling.onClose(() => this.#fail('The connection to the server was lost. Rejoin to continue.'));
-
       const mic = await this.#openMic(micId);
-      const joined = await signaling.request('join', { protocolVersion: PROTOCOL_VERSION, room, token: joinToken });
+      const call = new Call({
+        url: signalingUrl(),
+        createSocket: (url) => new WebSocket(url),
+        loadDevice: async (routerRtpCapabilities) => {
+          const device = new Device();
+          await device.load({ routerRtpCapabilities });
+          return device;
+        },
+        room,
+        token: joinToken,
+        track: mic,
+        // Mono voice, DTX (no packets while silent), in-band FEC (recovers lost packets).
+        codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
+      });
+      this.#call = call;
+      this.#watch(call);
+      await call.join();
+      this.#set({ phase: 'joined' });
+      void this.refreshMics();
+    } catch (err) {
+      this.#fail(describeError(err));
+    }
+  }
+
+  /** Listens to the call before it joins, so nothing it tells during the join is missed. */
+  #watch(call: Call): void {
+    call.on('joined', (joined) =>
       this.#set({
         selfId: joined.participantId,
         room: joined.room,
@@ -130,34 +141,14 @@ export class RoomClient {
         participants: joined.participants.map(quiet),
         dominantId: joined.dominantSpeakerId ?? undefined,
         chat: joined.chat,
-      });
-
-      this.#iceServers = joined.iceServers;
-      const device = new Device();
-      await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
-      this.#device = device;
-
-      if (mic && joined.role !== 'listener' && device.canProduce('audio')) {
-        this.#sendTransport = await this.#createTransport('send');
-        this.#producer = await this.#sendTransport.produce({
-          track: mic,
-          // Mono voice, DTX (no packets while silent), in-band FEC (recovers lost packets).
-          codecOptions: {
-            opusStereo: false,
-            opusDtx: true,
-            opusFec: true,
-            opusMaxAverageBitrate: joined.audio.maxBitrate,
-          },
-          stopTracks: false,
-        });
-      }
-      this.#recvTransport = await this.#createTransport('recv');
-      await signaling.request('consume', { rtpCapabilities: device.rtpCapabilities as never });
-      this.#set({ phase: 'joined' });
-      void this.refreshMics();
-    } catch (err) {
-      this.#fail(describeError(err));
-    }
+      }),
+    );
+    call.on('consumer', ({ consumer, participantId }) => {
+      this.#updateParticipant(participantId, { stream: new MediaStream([consumer.track]) });
+    });
+    call.on('consumerClosed', ({ participantId }) => this.#updateParticipant(participantId, { stream: undefined }));
+    call.on('notification', (n) => this.#onNotification(n));
+    call.on('ended', (reason) => this.#fail(endedMessage(reason)));
   }
 
   async #openMic(micId?: string): Promise<MediaStreamTrack | undefined> {
@@ -189,79 +180,19 @@ export class RoomClient {
     this.#set({ micId: track.getSettings().deviceId ?? this.#state.micId });
   }
 
-  #iceServers: RTCIceServer[] = [];
-
-  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const signaling = this.#signaling!;
-    const options = await signaling.request('createTransport', { direction });
-    // TURN (if the server hands any out) for networks that block direct UDP/TCP.
-    const params = { ...(options as unknown as types.TransportOptions), iceServers: this.#iceServers };
-    const transport =
-      direction === 'send' ? this.#device!.createSendTransport(params) : this.#device!.createRecvTransport(params);
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      signaling
-        .request('connectTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as never })
-        .then(() => callback())
-        .catch(errback);
-    });
-    if (direction === 'send') {
-      transport.on('produce', ({ rtpParameters }, callback, errback) => {
-        signaling
-          .request('produce', { transportId: transport.id, kind: 'audio', rtpParameters: rtpParameters as never })
-          .then(({ producerId }) => callback({ id: producerId }))
-          .catch(errback);
-      });
-    }
-    transport.on('connectionstatechange', (state) => {
-      if (state === 'failed') this.#fail('The media connection failed (a firewall may block UDP/TCP to the server).');
-    });
-    return transport;
-  }
-
-  async #onNotification(n: Notification): Promise<void> {
+  /** Applies what the call core passes on (consumers and our own ending it handled itself). */
+  #onNotification(n: Notification): void {
     switch (n.notification) {
       case 'participantJoined':
         this.#set({ participants: [...this.#state.participants, quiet(n.data.participant)] });
         break;
       case 'participantLeft':
-        if (n.data.participantId === this.#state.selfId) {
-          this.#fail(
-            n.data.reason === 'removed'
-              ? 'A moderator removed you from the room.'
-              : n.data.reason === 'replaced'
-                ? 'You joined this room from another tab or device, so this one left.'
-                : 'You were disconnected from the room. Rejoin to continue.',
-          );
-          break;
-        }
         this.#set({ participants: this.#state.participants.filter((p) => p.id !== n.data.participantId) });
         break;
       case 'producerPaused':
       case 'producerResumed':
         this.#updateParticipant(n.data.participantId, { muted: n.notification === 'producerPaused' });
         break;
-      case 'newConsumer': {
-        const { consumerId, producerId, participantId, rtpParameters } = n.data;
-        if (!this.#recvTransport) break;
-        const consumer = await this.#recvTransport.consume({
-          id: consumerId,
-          producerId,
-          kind: 'audio',
-          rtpParameters: rtpParameters as types.RtpParameters,
-        });
-        this.#consumers.set(consumerId, { consumer, participantId });
-        this.#updateParticipant(participantId, { stream: new MediaStream([consumer.track]) });
-        await this.#signaling!.request('consumerReady', { consumerId });
-        break;
-      }
-      case 'consumerClosed': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) break;
-        entry.consumer.close();
-        this.#consumers.delete(n.data.consumerId);
-        this.#updateParticipant(entry.participantId, { stream: undefined });
-        break;
-      }
       case 'speakers': {
         const levels = new Map(n.data.levels.map((l) => [l.participantId, l]));
         const self = levels.get(this.#state.selfId ?? '');
@@ -276,7 +207,7 @@ export class RoomClient {
         break;
       }
       case 'forceMuted':
-        this.#producer?.pause();
+        this.#call?.producer?.pause();
         this.#set({ muted: true, forceMuted: n.data });
         break;
       case 'chatMessage':
@@ -285,29 +216,22 @@ export class RoomClient {
       case 'dominantSpeaker':
         this.#set({ dominantId: n.data.participantId });
         break;
-      case 'roomClosed':
-        this.#fail(
-          n.data.reason === 'serverShutdown'
-            ? 'The server is restarting. Rejoin in a moment.'
-            : 'The room was closed by the server. Rejoin to continue.',
-        );
+      default:
         break;
     }
   }
 
   async setMuted(muted: boolean): Promise<void> {
-    if (!this.#producer || muted === this.#state.muted) return;
+    if (!this.#call?.producer || muted === this.#state.muted) return;
     if (!muted && this.#state.forceMuted && !this.#state.forceMuted.allowUnmute) return;
-    if (muted) this.#producer.pause();
-    else this.#producer.resume();
     this.#set({ muted, forceMuted: muted ? this.#state.forceMuted : undefined });
-    await this.#signaling?.request(muted ? 'mute' : 'unmute', {});
+    await this.#call.setMuted(muted);
   }
 
   /** Sends a chat message; resolves false (with chatError set) if the server refused it. */
   async sendChat(text: string): Promise<boolean> {
     try {
-      await this.#signaling?.request('chat', { text });
+      await this.#call?.signaling.call('chat', { text });
       if (this.#state.chatError) this.#set({ chatError: undefined });
       return true;
     } catch (err) {
@@ -318,22 +242,22 @@ export class RoomClient {
 
   /** Moderators: mute someone (they may unmute themselves only if allowUnmute). */
   async forceMute(participantId: string, allowUnmute = false): Promise<void> {
-    await this.#signaling?.request('forceMute', { participantId, allowUnmute });
+    await this.#call?.signaling.call('forceMute', { participantId, allowUnmute });
   }
 
   /** Moderators: remove someone from the room. */
   async remove(participantId: string): Promise<void> {
-    await this.#signaling?.request('remove', { participantId });
+    await this.#call?.signaling.call('remove', { participantId });
   }
 
   async selectMic(deviceId: string): Promise<void> {
-    if (this.#state.phase !== 'joined' || !this.#producer) {
+    if (this.#state.phase !== 'joined' || !this.#call?.producer) {
       this.#set({ micId: deviceId });
       return;
     }
     const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } } });
     const track = stream.getAudioTracks()[0]!;
-    await this.#producer.replaceTrack({ track });
+    await this.#call.replaceTrack(track);
     this.#setMicTrack(track);
   }
 
@@ -350,11 +274,7 @@ export class RoomClient {
   }
 
   async leave(): Promise<void> {
-    try {
-      await this.#signaling?.request('leave', {});
-    } catch {
-      // Leaving anyway.
-    }
+    await this.#call?.leave();
     this.#teardown();
     this.#set({ ...initial, phase: 'left', mics: this.#state.mics, micId: this.#state.micId });
   }
@@ -366,14 +286,36 @@ export class RoomClient {
   }
 
   #teardown(): void {
-    this.#signaling?.close();
-    this.#signaling = undefined;
-    this.#sendTransport?.close();
-    this.#recvTransport?.close();
-    this.#sendTransport = this.#recvTransport = this.#producer = undefined;
-    this.#consumers.clear();
+    void this.#call?.close();
+    this.#call = undefined;
     this.#micLevel?.close();
     this.#micTrack?.stop();
     this.#micLevel = this.#micTrack = undefined;
   }
+}
+
+/** What the page says when the call ended without us leaving. */
+function endedMessage(reason: LeaveReason): string {
+  switch (reason) {
+    case 'removed':
+      return 'A moderator removed you from the room.';
+    case 'replaced':
+      return 'You joined this room from another tab or device, so this one left.';
+    case 'serverShutdown':
+      return 'The server is restarting. Rejoin in a moment.';
+    case 'workerDied':
+    case 'roomClosed':
+      return 'The room was closed by the server. Rejoin to continue.';
+    case 'transportFailed':
+      return 'The media connection failed (a firewall may block UDP/TCP to the server).';
+    case 'disconnected':
+      return 'The connection to the server was lost. Rejoin to continue.';
+    default:
+      return 'You were disconnected from the room. Rejoin to continue.';
+  }
+}
+
+function signalingUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}${SIGNALING_PATH}`;
 }

@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { CHAT_MAX_LENGTH, type ChatMessage } from '../../../sfu/protocol/messages.ts';
+import { CHAT_MAX_LENGTH, type ChatMessage } from '../../../protocol/messages.ts';
 
 interface Props {
   messages: ChatMessage[];

@@ -2,8 +2,8 @@
 // protocol, real WebRTC via mediasoup-client over werift), sends Opus (talkers)
 // or DTX silence (listeners), and reports to the load tool over IPC.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { NodePeer } from '../support/nodePeer.ts';
-import { opusTonePackets } from '../support/opus.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import type { GeneratorMessage, StartMessage, Totals } from './protocol.ts';
 import { RtpStreamStats } from './rtpStats.ts';
 import { remoteTarget } from './target.ts';

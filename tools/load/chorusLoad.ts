@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { JOIN_STEPS, type JoinStep } from '../support/nodePeer.ts';
-import { parseExposition, total } from '../support/promText.ts';
+import { JOIN_STEPS, type JoinStep } from '../../client/node/nodePeer.ts';
+import { parseExposition, total } from './promText.ts';
 import { type TimelinePoint, timelineSvg } from './plot.ts';
 import type { GeneratorMessage, PlanItem, Totals } from './protocol.ts';
 

@@ -1,5 +1,5 @@
 // Messages between the load tool and its generator processes (IPC).
-import type { JoinStep } from '../support/nodePeer.ts';
+import type { JoinStep } from '../../client/node/nodePeer.ts';
 
 export interface PlanItem {
   room: string;

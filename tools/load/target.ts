@@ -2,8 +2,8 @@
 // endpoint (POST /dev/token), or are signed here with --auth-secret.
 import { randomUUID } from 'node:crypto';
 import { TokenService } from '../../sfu/auth/tokens.ts';
-import type { Role } from '../../sfu/protocol/messages.ts';
-import type { JoinTarget } from '../support/joinTarget.ts';
+import type { Role } from '../../protocol/messages.ts';
+import type { JoinTarget } from '../../client/node/nodePeer.ts';
 
 export function remoteTarget(url: string, authSecret?: string): JoinTarget {
   const base = url.replace(/\/$/, '');

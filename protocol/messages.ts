@@ -11,6 +11,15 @@
 //   server → client notification  { notification, data }
 // See docs/protocol.md for the sequence of a call.
 import { z } from 'zod';
+import {
+  consumerRtpParameters,
+  deviceRtpCapabilities,
+  dtlsParameters,
+  iceCandidate,
+  iceParameters,
+  producerRtpParameters,
+  routerRtpCapabilities,
+} from './mediaParameters.ts';
 
 /** Bumped on any incompatible change; the client sends it in `join`. */
 export const PROTOCOL_VERSION = 2;
@@ -18,14 +27,7 @@ export const PROTOCOL_VERSION = 2;
 /** Path of the WebSocket endpoint on the HTTP server. */
 export const SIGNALING_PATH = '/ws';
 
-// mediasoup's parameter objects are validated in depth by mediasoup itself; here
-// we check their outer shape so that garbage never reaches the worker channel.
-const mediaObject = z.looseObject({});
 const id = z.string().min(1).max(64);
-const rtpCapabilities = z.looseObject({
-  codecs: z.array(z.looseObject({ kind: z.string(), mimeType: z.string(), clockRate: z.number() })).max(64),
-  headerExtensions: z.array(mediaObject).max(64).optional(),
-});
 
 export const roomName = z
   .string()
@@ -73,9 +75,9 @@ export type ChatMessage = z.infer<typeof chatMessage>;
 
 export const transportOptions = z.object({
   id,
-  iceParameters: mediaObject,
-  iceCandidates: z.array(mediaObject),
-  dtlsParameters: mediaObject,
+  iceParameters,
+  iceCandidates: z.array(iceCandidate).max(16),
+  dtlsParameters,
 });
 
 export const requests = {
@@ -91,7 +93,7 @@ export const requests = {
       room: z.string(),
       displayName: z.string(),
       role: roleSchema,
-      routerRtpCapabilities: mediaObject,
+      routerRtpCapabilities,
       participants: z.array(participantInfo),
       dominantSpeakerId: id.nullable(),
       /** The room's latest chat messages, oldest first. */
@@ -107,21 +109,21 @@ export const requests = {
     response: transportOptions,
   },
   connectTransport: {
-    request: z.strictObject({ transportId: id, dtlsParameters: mediaObject }),
+    request: z.strictObject({ transportId: id, dtlsParameters }),
     response: z.object({}),
   },
   produce: {
     request: z.strictObject({
       transportId: id,
       kind: z.literal('audio'),
-      rtpParameters: mediaObject,
+      rtpParameters: producerRtpParameters,
       paused: z.boolean().default(false),
     }),
     response: z.object({ producerId: id }),
   },
   /** "I can receive now": the server creates consumers (paused) for the others. */
   consume: {
-    request: z.strictObject({ rtpCapabilities }),
+    request: z.strictObject({ rtpCapabilities: deviceRtpCapabilities }),
     response: z.object({}),
   },
   /** The client has set up a consumer's track: the server resumes it. */
@@ -187,7 +189,7 @@ export const notifications = {
     producerId: id,
     participantId: id,
     kind: z.literal('audio'),
-    rtpParameters: mediaObject,
+    rtpParameters: consumerRtpParameters,
   }),
   consumerClosed: z.object({ consumerId: id }),
   producerPaused: z.object({ participantId: id }),

@@ -1,0 +1,292 @@
+// The headless client core: one participant's call. It owns the signaling
+// connection, the mediasoup-client Device's transports, the producer and the
+// consumers, runs the join sequence and turns the server's notifications into
+// events. No DOM and no React: the web page, the load tool and the tests all
+// drive a call through this class, each with its own Device and socket factory
+// (a browser's, or werift and `ws` in Node).
+//
+// Join sequence (docs/protocol.md): join → load the Device → send transport +
+// produce (if we may and can) → receive transport → consume; then for each
+// newConsumer: consume locally, tell the app, consumerReady (the server resumes it).
+import type { types } from 'mediasoup-client';
+import {
+  type LeaveReason,
+  type Notification,
+  type NotificationData,
+  PROTOCOL_VERSION,
+  type ResponseData,
+} from '../protocol/messages.ts';
+import { Emitter } from './emitter.ts';
+import { SignalingClient, SignalingError, type SocketFactory } from './signaling.ts';
+
+export type Device = types.Device;
+export type JoinResponse = ResponseData<'join'>;
+
+/**
+ * Steps of a join, in the order they usually complete; `Call.steps` holds when
+ * each did (Date.now()): joined, producer created, consume answered, the first
+ * consumer set up (consumerReady sent), each transport's ICE + DTLS connected.
+ */
+export const JOIN_STEPS = ['joined', 'produced', 'consumeAsked', 'consumerReady', 'sendConnected', 'recvConnected'] as const;
+export type JoinStep = (typeof JOIN_STEPS)[number];
+
+export interface CallOptions {
+  /** The signaling endpoint, e.g. wss://chorus.example/ws. */
+  url: string;
+  createSocket: SocketFactory;
+  /** A Device loaded with the room's router capabilities (a new one per call in a browser; Node peers may share one). */
+  loadDevice(routerRtpCapabilities: types.RtpCapabilities): Promise<Device>;
+  room: string;
+  /** A join token for the room. */
+  token: string;
+  /** The microphone track to send; without one (or as a listener) the call is listen-only. */
+  track?: MediaStreamTrack;
+  codecOptions?: types.ProducerCodecOptions;
+  /** Tests only: alter the DTLS parameters we announce (e.g. a wrong fingerprint, to make DTLS fail). */
+  transformDtlsParameters?(dtls: types.DtlsParameters): types.DtlsParameters;
+}
+
+export interface RemoteAudio {
+  consumer: types.Consumer;
+  participantId: string;
+  producerId: string;
+}
+
+type CallEvents = {
+  /** A remote participant's audio is set up (its track is live; the server resumes it next). */
+  consumer: [RemoteAudio];
+  /** The server closed a consumer (its speaker left, or forwarding moved on). */
+  consumerClosed: [RemoteAudio];
+  /** Every notification, after the call applied it, in order. */
+  notification: [Notification];
+  /** The server admitted us (the first step of the join; media setup follows). */
+  joined: [JoinResponse];
+  step: [JoinStep];
+  transportState: ['send' | 'recv', types.ConnectionState];
+  /** The call ended without us leaving: the reason says who ended it (and the error, when one did). */
+  ended: [LeaveReason, Error | undefined];
+};
+
+export class Call extends Emitter<CallEvents> {
+  readonly steps: Partial<Record<JoinStep, number>> = {};
+  /** When the signaling socket opened (Date.now()): join steps count from here. */
+  connectedAt = 0;
+  /** Consumers the server closed before we acknowledged them: an ordinary race, not a failure. */
+  closedBeforeReady = 0;
+  readonly #consumers = new Map<string, RemoteAudio>();
+  #transports: types.Transport[] = [];
+  #producer?: types.Producer;
+  #device?: Device;
+  #joined?: JoinResponse;
+  /** Notifications are applied one at a time, in order. */
+  #chain: Promise<void> = Promise.resolve();
+  #ended = false;
+  #signaling?: SignalingClient;
+
+  /** A call not yet joined: add listeners, then join(). */
+  constructor(readonly options: CallOptions) {
+    super();
+  }
+
+  /** Connects, joins and sets up media: `new Call(options)` then `join()`. */
+  static async join(options: CallOptions): Promise<Call> {
+    const call = new Call(options);
+    await call.join();
+    return call;
+  }
+
+  /** Connects, joins the room and sets up media; rejects (with everything closed) if any step fails. */
+  async join(): Promise<void> {
+    if (this.#signaling) throw new Error('join() was called twice');
+    const signaling = await SignalingClient.connect(this.options.url, this.options.createSocket);
+    this.#signaling = signaling;
+    this.connectedAt = Date.now();
+    signaling.on('notification', (n) => {
+      // Being removed ends the call at once: what is still queued no longer matters.
+      const endedBy = this.#endingReason(n);
+      if (endedBy) {
+        this.#end(endedBy);
+        this.emit('notification', n);
+        return;
+      }
+      this.#chain = this.#chain.then(() => this.#apply(n)).catch((err) => this.#onError(err));
+    });
+    signaling.on('close', () => this.#end('disconnected'));
+    try {
+      await this.#join();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** The signaling connection (once join() has connected). */
+  get signaling(): SignalingClient {
+    if (!this.#signaling) throw new Error('the call has not connected yet');
+    return this.#signaling;
+  }
+
+  get joined(): JoinResponse {
+    return this.#joined!;
+  }
+  get participantId(): string {
+    return this.joined.participantId;
+  }
+  get device(): Device | undefined {
+    return this.#device;
+  }
+  get producer(): types.Producer | undefined {
+    return this.#producer;
+  }
+  get consumers(): ReadonlyMap<string, RemoteAudio> {
+    return this.#consumers;
+  }
+  get isEnded(): boolean {
+    return this.#ended;
+  }
+
+  async #join(): Promise<void> {
+    const { room, token, track, codecOptions } = this.options;
+    const joined = await this.signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
+    this.#joined = joined;
+    this.emit('joined', joined);
+    this.#step('joined');
+    const device = await this.options.loadDevice(joined.routerRtpCapabilities);
+    this.#device = device;
+    if (track && joined.role !== 'listener' && device.canProduce('audio')) {
+      const send = await this.#createTransport('send');
+      this.#producer = await send.produce({
+        track,
+        // The server says how to encode the microphone.
+        codecOptions: { ...codecOptions, opusMaxAverageBitrate: joined.audio.maxBitrate },
+        stopTracks: false,
+      });
+      this.#step('produced');
+    }
+    await this.#createTransport('recv');
+    await this.signaling.call('consume', { rtpCapabilities: device.rtpCapabilities });
+    this.#step('consumeAsked');
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const options = await this.signaling.call('createTransport', { direction });
+    // TURN servers (if the server hands any out) for networks that block direct UDP/TCP.
+    const params = { ...options, iceServers: this.joined.iceServers };
+    const device = this.#device!;
+    const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    this.#transports.push(transport);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      const dtls = this.options.transformDtlsParameters?.(dtlsParameters) ?? dtlsParameters;
+      this.signaling.call('connectTransport', { transportId: transport.id, dtlsParameters: dtls }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ rtpParameters }, callback, errback) => {
+      this.signaling
+        .call('produce', { transportId: transport.id, kind: 'audio', rtpParameters })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'connected') this.#step(direction === 'send' ? 'sendConnected' : 'recvConnected');
+      this.emit('transportState', direction, state);
+      if (state === 'failed') this.#end('transportFailed');
+    });
+    return transport;
+  }
+
+  /** The reason, if `n` tells us we are out of the room. */
+  #endingReason(n: Notification): LeaveReason | undefined {
+    if (n.notification === 'roomClosed') return n.data.reason;
+    if (n.notification === 'participantLeft' && n.data.participantId === this.#joined?.participantId) return n.data.reason;
+    return undefined;
+  }
+
+  async #apply(n: Notification): Promise<void> {
+    if (this.#ended) return;
+    switch (n.notification) {
+      case 'newConsumer':
+        await this.#consume(n.data);
+        break;
+      case 'consumerClosed': {
+        const remote = this.#consumers.get(n.data.consumerId);
+        if (remote) this.#dropConsumer(remote);
+        break;
+      }
+      default:
+        break;
+    }
+    this.emit('notification', n);
+  }
+
+  async #consume({ consumerId, producerId, participantId, rtpParameters }: NotificationData<'newConsumer'>): Promise<void> {
+    const recv = this.#transports.find((t) => t.direction === 'recv');
+    if (!recv) return;
+    const consumer = await recv.consume({ id: consumerId, producerId, kind: 'audio', rtpParameters });
+    const remote = { consumer, participantId, producerId };
+    this.#consumers.set(consumerId, remote);
+    this.emit('consumer', remote);
+    this.#step('consumerReady');
+    try {
+      await this.signaling.call('consumerReady', { consumerId });
+    } catch (err) {
+      // The server closed it before our acknowledgement arrived (its speaker
+      // left): its consumerClosed is next in line. Not a failure of the call.
+      if (!(err instanceof SignalingError && err.code === 'NOT_FOUND')) throw err;
+      this.closedBeforeReady++;
+      this.#dropConsumer(remote);
+    }
+  }
+
+  #dropConsumer(remote: RemoteAudio): void {
+    if (!this.#consumers.delete(remote.consumer.id)) return;
+    remote.consumer.close();
+    this.emit('consumerClosed', remote);
+  }
+
+  #step(step: JoinStep): void {
+    this.steps[step] ??= Date.now();
+    this.emit('step', step);
+  }
+
+  #onError(err: unknown): void {
+    if (this.#ended) return;
+    this.#end('disconnected', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** Pauses or resumes the microphone and tells the server. */
+  async setMuted(muted: boolean): Promise<void> {
+    if (!this.#producer) return;
+    if (muted) this.#producer.pause();
+    else this.#producer.resume();
+    await this.signaling.call(muted ? 'mute' : 'unmute', {});
+  }
+
+  /** Switches the microphone without renegotiation. */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    await this.#producer?.replaceTrack({ track });
+  }
+
+  /** Tells the server we leave, then closes everything. */
+  async leave(): Promise<void> {
+    if (!this.#ended) {
+      this.#ended = true;
+      await this.signaling.call('leave', {}).catch(() => {}); // leaving anyway
+    }
+    await this.close();
+  }
+
+  #end(reason: LeaveReason, error?: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    void this.close();
+    this.emit('ended', reason, error);
+  }
+
+  /** Closes transports, consumers and the socket (idempotent; no 'ended' event); resolves once the socket closed. */
+  close(): Promise<void> {
+    this.#ended = true;
+    for (const t of this.#transports) t.close();
+    this.#transports = [];
+    this.#consumers.clear();
+    this.#producer = undefined;
+    return this.#signaling?.close() ?? Promise.resolve();
+  }
+}

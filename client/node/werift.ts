@@ -1,0 +1,89 @@
+// WebRTC in Node for Chorus clients: werift (pure TypeScript) under upstream
+// mediasoup-client's Chrome111 handler, tuned to behave like a browser tab and
+// to join fast under load. Importing this module installs werift's classes as
+// the global RTCPeerConnection and MediaStream (the handler uses the globals).
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import * as werift from 'werift';
+
+/**
+ * werift's peer connection as a browser's would be for Chorus: it negotiates
+ * the audio-level header extension (the server's speaker detection reads it),
+ * uses no STUN server (none is reachable, none is needed on loopback) and
+ * offers 127.0.0.1 as a host candidate.
+ */
+class PeerConnection extends werift.RTCPeerConnection {
+  constructor(config: Partial<werift.PeerConfig> = {}) {
+    super({
+      ...config,
+      dtls: { keys: dtlsKeys },
+      iceServers: [],
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
+    });
+  }
+}
+
+/**
+ * werift's ICE falls back to stun.l.google.com when no STUN server is given
+ * (and its config merge keeps that default over `iceServers: []`), so every
+ * gathering waited on a lookup that cannot succeed offline: up to 5 s under
+ * load. With no STUN server configured a browser gathers host candidates only;
+ * so do we.
+ */
+const gatherCandidates = werift.Connection.prototype.gatherCandidates;
+werift.Connection.prototype.gatherCandidates = function (this: werift.Connection) {
+  this.stunServer = undefined;
+  return gatherCandidates.call(this);
+};
+
+/**
+ * werift's DTLS client sleeps a fixed 100 ms after ICE before its first flight
+ * (no browser does); that sleep was most of a join on an idle machine. Start
+ * the handshake at once and hand werift the same attempt when it wakes.
+ */
+const startDtls = werift.RTCDtlsTransport.prototype.start;
+werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTransport) {
+  const started = startDtls.call(this); // runs synchronously up to werift's sleep: this.dtls exists
+  const dtls = this.dtls;
+  if (dtls instanceof werift.DtlsClient) {
+    const connecting = dtls.connect();
+    connecting.catch(() => {}); // werift's own handler, attached after its sleep, reports failures
+    dtls.connect = () => connecting;
+  }
+  return started;
+};
+
+// mediasoup-client's Chrome111 handler uses the global WebRTC classes.
+Object.assign(globalThis, { RTCPeerConnection: PeerConnection, MediaStream: werift.MediaStream });
+
+/**
+ * One DTLS certificate for every peer connection of this process (as a browser
+ * tab may reuse one): werift would otherwise make a key pair per transport,
+ * CPU a load generator needs for the joins themselves. Made before the first join.
+ */
+let dtlsKeys: werift.DtlsKeys | undefined;
+export async function ensureDtlsKeys(): Promise<void> {
+  dtlsKeys ??= await werift.CipherContext.createSelfSignedCertificateWithKey(
+    { signature: werift.SignatureAlgorithm.ecdsa_3, hash: werift.HashAlgorithm.sha256_4 },
+    werift.NamedCurveAlgorithm.secp256r1_23,
+  );
+}
+
+/**
+ * A loaded mediasoup-client Device per router capabilities, shared by this
+ * process's peers: loading one opens and closes probe peer connections, and
+ * every room's router has the same capabilities. Transports stay per peer.
+ */
+const devices = new Map<string, Promise<Device>>();
+export function sharedDevice(routerRtpCapabilities: types.RtpCapabilities): Promise<Device> {
+  const key = JSON.stringify(routerRtpCapabilities);
+  let device = devices.get(key);
+  if (!device) {
+    const d = new Device({ handlerName: 'Chrome111' });
+    device = d.load({ routerRtpCapabilities }).then(() => d);
+    device.catch(() => devices.delete(key));
+    devices.set(key, device);
+  }
+  return device;
+}
