@@ -64,6 +64,9 @@ async function trialsOf(listeners: NodePeer[], starting: NodePeer, stopping?: No
   const samples: number[] = [];
   for (const l of listeners) arrivals.set(l, []);
   for (let t = 0; t < trials; t++) {
+    // A random phase against the level observer's 250 ms clock: people do not start
+    // talking in step with it (a fixed phase measured one luck-dependent case).
+    await sleep(Math.random() * config.audio.levelIntervalMs);
     const arrived = listeners.map((l) => l.nextPacketFrom(starting.participantId));
     recording = true;
     if (stopping) stopping.talking = false;
