@@ -55,6 +55,8 @@ export class NodePeer {
   failure?: Error;
   /** Whether this peer talks (50 packets/s at TALK_DBOV) or is silent (Opus DTX: one packet per 400 ms, level -127). */
   talking = true;
+  /** The first loud frame sent since `talking` last became true (RTP header values as sent, and when). */
+  talkStart?: { sequenceNumber: number; timestamp: number; sentAt: number };
 
   private constructor(
     readonly call: Call,
@@ -139,8 +141,11 @@ export class NodePeer {
     let i = 0;
     let seq = Math.floor(Math.random() * 65535);
     let ts = Math.floor(Math.random() * 2 ** 31);
+    let wasTalking = false;
     const sendFrame = () => {
       ts = (ts + 960) >>> 0; // 20 ms at 48 kHz
+      if (this.talking && !wasTalking) this.talkStart = { sequenceNumber: seq, timestamp: ts, sentAt: Date.now() };
+      wasTalking = this.talking;
       if (!this.talking && frames % 20 !== 0) return; // DTX: the clock runs on, packets pause
       const level = this.talking ? -TALK_DBOV : 127;
       const header = new RtpHeader({

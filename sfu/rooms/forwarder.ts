@@ -1,11 +1,19 @@
-// A room's selective forwarding: ranks the speakers (forwardingPolicy.ts) and
-// makes every listener's consumers match, by pause/resume of consumers created
-// paused for every other producer (no renegotiation: a switch costs one worker
-// request). Owned by its Room; `close()` stops its timer.
+// A room's selective forwarding: ranks the speakers and finds the idle
+// producers (forwardingPolicy.ts) and makes every listener's consumers match,
+// by pause/resume of consumers created paused for every other producer (no
+// renegotiation: a switch costs one worker request). Owned by its Room;
+// `close()` stops its timer.
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
-import { type ProducerInfo, type SpeakerActivityTracker, planConsumers, rankSpeakers, selectForListener } from './forwardingPolicy.ts';
+import {
+  type ForwardingState,
+  type ProducerInfo,
+  type SpeakerActivityTracker,
+  decideForwarding,
+  planConsumers,
+  selectForListener,
+} from './forwardingPolicy.ts';
 import type { Participant } from './participant.ts';
 
 export interface ForwarderContext {
@@ -26,8 +34,8 @@ export class Forwarder {
   /** Listeners with a forwarding update queued (updates coalesce). */
   readonly #applyPending = new WeakSet<Participant>();
   #k: number;
-  #ranking: string[] = [];
-  #rankingKey = '';
+  #state: ForwardingState = { ranking: [], idle: [] };
+  #stateKey = '';
   #holdTimer?: NodeJS.Timeout;
   #closed = false;
 
@@ -60,13 +68,14 @@ export class Forwarder {
   }
 
   /**
-   * Re-ranks the speakers; when the set that can be forwarded changed (or
-   * `force`, after a mute, a join, a leave, a new K), updates every listener.
+   * Re-ranks the speakers; when the set that can be forwarded changed (the
+   * first K + 1 voices, or who is idle; or `force`, after a mute, a join, a
+   * leave, a new K), updates every listener.
    */
   update(force: boolean): void {
     if (this.#closed) return;
-    const previous = new Set(this.#ranking.slice(0, this.#k + 1));
-    this.#ranking = rankSpeakers({
+    const previous = new Set(this.#state.ranking.slice(0, this.#k + 1));
+    this.#state = decideForwarding({
       now: Date.now(),
       producers: this.#producers(),
       activity: (id) => this.room.activity.get(id),
@@ -74,9 +83,9 @@ export class Forwarder {
       previouslyForwarded: previous,
     });
     this.#armHoldTimer();
-    const key = this.#ranking.slice(0, this.#k + 1).join();
-    if (!force && key === this.#rankingKey) return;
-    this.#rankingKey = key;
+    const key = `${this.#state.ranking.slice(0, this.#k + 1).join()}|${this.#state.idle.join()}`;
+    if (!force && key === this.#stateKey) return;
+    this.#stateKey = key;
     for (const listener of this.room.participants.values()) void this.apply(listener);
   }
 
@@ -84,7 +93,7 @@ export class Forwarder {
   #armHoldTimer(): void {
     clearTimeout(this.#holdTimer);
     let firstExpiry = Infinity;
-    for (const id of this.#ranking) {
+    for (const id of this.#state.ranking) {
       const a = this.room.activity.get(id);
       if (a && !a.speaking && a.lastLoudAt !== undefined) {
         firstExpiry = Math.min(firstExpiry, a.lastLoudAt + this.room.holdMs);
@@ -101,7 +110,7 @@ export class Forwarder {
     return queueOf(this.#applyQueues, listener).push(async () => {
       this.#applyPending.delete(listener);
       if (listener.closed || this.#closed) return;
-      const forwarded = selectForListener(this.#ranking, this.#producers(), listener.producer?.id, this.#k);
+      const forwarded = selectForListener(this.#state, this.#producers(), listener.producer?.id, this.#k);
       const consumers = [...listener.consumers.values()];
       const plan = planConsumers(
         consumers.map((c) => ({
@@ -131,7 +140,7 @@ export class Forwarder {
         if (listener.closed || !listener.rtpCapabilities) return;
         const have = new Set([...listener.consumers.values()].map((c) => c.producerId));
         const rank = (p: Participant) => {
-          const i = p.producer ? this.#ranking.indexOf(p.producer.id) : -1;
+          const i = p.producer ? this.#state.ranking.indexOf(p.producer.id) : -1;
           return i < 0 ? Infinity : i;
         };
         for (const owner of [...this.room.participants.values()].sort((a, b) => rank(a) - rank(b))) {

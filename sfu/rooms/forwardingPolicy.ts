@@ -5,14 +5,27 @@
 // policy is unit-tested on its own and the room only applies it.
 //
 // Policy (per room, K = how many voices each listener receives):
-// - a producer is *speaking* while the audio level observer reports it at or
-//   above the speaking threshold (so silence and Opus DTX never count);
-// - it stays *held* for holdMs after it last spoke, so a breath or a short
-//   pause does not hand its slot to someone else;
-// - the room ranks eligible producers (not muted; speaking or held): speaking
-//   before held; among equals, those already forwarded first (no flapping),
-//   then louder, then more recent, then by id (deterministic ties);
-// - each listener receives the first K of that ranking that are not their own;
+// - the level observer reports every producer that sent audio frames in the
+//   last interval (at least 10: Opus DTX sends one per 400 ms, so a silent
+//   microphone is never in the report) with its average level;
+// - a producer is *speaking* while that level is at or above the speaking
+//   threshold; it stays *held* for holdMs after it last spoke, so a breath or
+//   a short pause does not hand its slot to someone else. Speaking or held is
+//   a *voice*;
+// - the room ranks the voices (not muted): speaking before held; among equals,
+//   those already forwarded first (no flapping), then louder, then more
+//   recent, then by id (deterministic ties);
+// - each listener receives the first K voices of that ranking that are not
+//   their own; while that leaves a slot free, also every *idle* producer: not
+//   a voice and sending no audio (DTX, or nothing yet, like a new joiner).
+//   Idle costs nothing to forward (consumers skip DTX), and the first loud
+//   frame of someone who starts talking goes straight through, with no wait
+//   for the level observer. Producers sending audio below the threshold, and
+//   voices beyond the K first, stay paused;
+// - so a listener receives more than K voices only while several idle
+//   producers start within one observer interval; at the next report the
+//   ranking keeps the K first. With every slot taken, idle producers are
+//   paused and someone who starts waits for the observer, as before;
 // - K = 0 forwards every unmuted producer (classic all-to-all).
 
 export interface ProducerInfo {
@@ -27,26 +40,33 @@ export interface SpeakerActivity {
   lastLoudAt?: number;
   /** Whether the latest observer report had it at or above the threshold. */
   speaking: boolean;
+  /** Whether the latest observer report had it at all: it sends audio frames (not DTX, not nothing). */
+  sending: boolean;
 }
 
 /** Audio activity per producer, fed with the observer's reports. */
 export class SpeakerActivityTracker {
   readonly #activity = new Map<string, SpeakerActivity>();
 
+  /** @param thresholdDbov level (dBov) at or above which a producer counts as speaking. */
+  constructor(readonly thresholdDbov: number) {}
+
   /**
-   * One observer report: the producers at or above the threshold, with their
-   * levels. Every producer not in it is silent now.
+   * One observer report: every producer that sent audio frames in the
+   * interval, with its average level. Every producer not in it is silent now.
    */
-  report(loud: readonly { producerId: string; level: number }[], now: number): void {
+  report(sending: readonly { producerId: string; level: number }[], now: number): void {
     for (const a of this.#activity.values()) {
       a.speaking = false;
+      a.sending = false;
       a.level = -127;
     }
-    for (const { producerId, level } of loud) {
-      const a = this.#activity.get(producerId) ?? { level, speaking: true };
+    for (const { producerId, level } of sending) {
+      const a = this.#activity.get(producerId) ?? { level, speaking: false, sending: true };
       a.level = level;
-      a.speaking = true;
-      a.lastLoudAt = now;
+      a.sending = true;
+      a.speaking = level >= this.thresholdDbov;
+      if (a.speaking) a.lastLoudAt = now;
       this.#activity.set(producerId, a);
     }
   }
@@ -90,11 +110,41 @@ export function rankSpeakers({ now, producers, activity, holdMs, previouslyForwa
 }
 
 /**
- * The producers one listener receives: the first k of the ranking that are not
- * the listener's own; with k = 0, every unmuted producer but their own.
+ * Idle producers: unmuted, not a voice (not in the ranking), sending no audio
+ * (DTX or nothing, or never reported at all), in the order given.
+ */
+export function idleProducers(
+  producers: readonly ProducerInfo[],
+  activity: (producerId: string) => SpeakerActivity | undefined,
+  ranking: readonly string[],
+): string[] {
+  const voices = new Set(ranking);
+  return producers
+    .filter(({ producerId, muted }) => !muted && !voices.has(producerId) && !activity(producerId)?.sending)
+    .map((p) => p.producerId);
+}
+
+/** A room's forwarding decision, shared by its listeners. */
+export interface ForwardingState {
+  /** The voices, best first (rankSpeakers). */
+  ranking: readonly string[];
+  /** Producers forwarded to a listener who has a free slot (idleProducers). */
+  idle: readonly string[];
+}
+
+/** Ranks the voices and finds the idle producers (see the policy above). */
+export function decideForwarding(input: RankInput): ForwardingState {
+  const ranking = rankSpeakers(input);
+  return { ranking, idle: idleProducers(input.producers, input.activity, ranking) };
+}
+
+/**
+ * The producers one listener receives: the first k voices of the ranking that
+ * are not the listener's own and, while that is fewer than k, every idle
+ * producer but their own; with k = 0, every unmuted producer but their own.
  */
 export function selectForListener(
-  ranking: readonly string[],
+  { ranking, idle }: ForwardingState,
   producers: readonly ProducerInfo[],
   ownProducerId: string | undefined,
   k: number,
@@ -102,7 +152,9 @@ export function selectForListener(
   if (k === 0) {
     return new Set(producers.filter((p) => !p.muted && p.producerId !== ownProducerId).map((p) => p.producerId));
   }
-  return new Set(ranking.filter((id) => id !== ownProducerId).slice(0, k));
+  const selected = new Set(ranking.filter((id) => id !== ownProducerId).slice(0, k));
+  if (selected.size < k) for (const id of idle) if (id !== ownProducerId) selected.add(id);
+  return selected;
 }
 
 export interface ConsumerView {

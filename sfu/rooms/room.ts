@@ -187,6 +187,8 @@ export class Room extends EventEmitter<RoomEvents> {
     const producer = await participant.produce(transportId, rtpParameters, paused);
     await this.speakers.addProducer(producer);
     if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
+    // A new producer is idle until the level observer hears it: the policy must know it now.
+    this.#forwarder.update(false);
     for (const listener of this.#participants.values()) void this.syncConsumers(listener);
     return producer;
   }

@@ -1,5 +1,5 @@
-// A room's ears: mediasoup's AudioLevelObserver (who is loud, how loud, every
-// intervalMs) and ActiveSpeakerObserver (the dominant speaker), feeding the
+// A room's ears: mediasoup's AudioLevelObserver (who sends audio, how loud,
+// every intervalMs) and ActiveSpeakerObserver (the dominant speaker), feeding the
 // forwarding policy's activity tracker. Both observers live on the room's
 // router and close with it.
 import { EventEmitter } from 'node:events';
@@ -16,19 +16,21 @@ export interface SpeakerMonitorOptions {
 }
 
 type MonitorEvents = {
-  /** A level report was applied to the tracker (every intervalMs while anyone is loud, once on silence). */
+  /** A level report was applied to the tracker (every intervalMs while anyone sends audio, once on silence). */
   report: [];
   dominant: [producerId: string];
 };
 
 export class SpeakerMonitor extends EventEmitter<MonitorEvents> {
-  readonly tracker = new SpeakerActivityTracker();
+  readonly tracker: SpeakerActivityTracker;
 
   private constructor(
     readonly levels: types.AudioLevelObserver,
     readonly active: types.ActiveSpeakerObserver,
+    thresholdDbov: number,
   ) {
     super();
+    this.tracker = new SpeakerActivityTracker(thresholdDbov);
     levels.on('volumes', (volumes) => {
       this.tracker.report(
         volumes.map((v) => ({ producerId: v.producer.id, level: v.volume })),
@@ -44,13 +46,17 @@ export class SpeakerMonitor extends EventEmitter<MonitorEvents> {
   }
 
   static async create(router: types.Router, options: SpeakerMonitorOptions): Promise<SpeakerMonitor> {
+    // The observer's floor threshold (-127) reports every producer that sent
+    // audio frames (at least 10 per interval, so never Opus DTX); the tracker
+    // applies the speaking threshold. The forwarding policy needs both: who
+    // speaks, and who is idle (sends nothing) and so costs nothing to forward.
     const levels = await router.createAudioLevelObserver({
       interval: options.intervalMs,
-      threshold: options.thresholdDbov,
+      threshold: -127,
       maxEntries: options.maxEntries,
     });
     const active = await router.createActiveSpeakerObserver({ interval: 300 });
-    return new SpeakerMonitor(levels, active);
+    return new SpeakerMonitor(levels, active, options.thresholdDbov);
   }
 
   async addProducer(producer: types.Producer): Promise<void> {

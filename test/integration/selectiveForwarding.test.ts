@@ -16,8 +16,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function joinPeers(room: string, n: number, talkers: number): Promise<NodePeer[]> {
   const joined: NodePeer[] = [];
   for (let i = 0; i < n; i++) {
-    const peer = await NodePeer.join(chorus, room, `P${i}`, opus);
-    peer.talking = i < talkers;
+    // Silent ones are silent from their first frame: a slot may be free, so a
+    // loud frame sent while joining would be forwarded at once.
+    const peer = await NodePeer.join(chorus, room, `P${i}`, opus, { talking: i < talkers });
     joined.push(peer);
   }
   peers.push(...joined);
@@ -64,9 +65,52 @@ describe('selective forwarding (K = 3)', () => {
     expect(told.levels.every((l) => l.speaking && l.level > 0)).toBe(true);
     const spoken = new Set(watcher.signaling.notifications.flatMap((n) => (n.notification === 'speakers' ? n.data.levels.map((l) => l.participantId) : [])));
     for (const s of silent) expect(spoken.has(s.participantId)).toBe(false);
-    // The consumers exist (paused): a silent participant who starts speaking needs no renegotiation.
+    // The consumers exist: a silent participant who starts speaking needs no renegotiation.
+    // With 2 voices and K = 3 a slot is free, so the silent ones' consumers run (their DTX is
+    // skipped by the worker, hence the zero counts above) and a first word would pass at once.
     const room = chorus.rooms.rooms.get('eight')!;
-    for (const p of room.participants.values()) expect(p.consumers.size).toBe(7);
+    const silentProducers = new Set(silent.map((s) => room.participants.get(s.participantId)!.producer!.id));
+    for (const p of room.participants.values()) {
+      expect(p.consumers.size).toBe(7);
+      for (const c of p.consumers.values()) if (silentProducers.has(c.producerId)) expect(c.paused, `${p.id} consumer of a silent one`).toBe(false);
+    }
+  }, 60_000);
+
+  it('forwards someone silent for longer than the hold from their very first loud frame while a slot is free', async () => {
+    chorus = await startTestChorus(); // K = 3, hold 1500 ms
+    let newTalker: string | undefined;
+    // Per listener: RTP timestamps of the new talker's packets since it started (the worker
+    // rewrites sequence numbers, not timestamps, so these are the ones the talker sent).
+    const heard = new Map<NodePeer, number[]>();
+    const onRtp = (from: string, rtp: { header: { timestamp: number } }, _at: number, peer: NodePeer) => {
+      if (from === newTalker) heard.get(peer)?.push(rtp.header.timestamp);
+    };
+    const talker = await NodePeer.join(chorus, 'first-word', 'Talker', opus, { talking: true, onRtp });
+    const other = await NodePeer.join(chorus, 'first-word', 'Other', opus, { talking: true, onRtp });
+    const l1 = await NodePeer.join(chorus, 'first-word', 'L1', opus, { talking: false, onRtp });
+    const l2 = await NodePeer.join(chorus, 'first-word', 'L2', opus, { talking: false, onRtp });
+    peers.push(talker, other, l1, l2);
+    const listeners = [other, l1, l2];
+    await until(() => listeners.every((l) => l.packetsFrom(talker.participantId) > 20), 'talker heard', 15_000);
+    await until(() => [talker, l1, l2].every((l) => l.packetsFrom(other.participantId) > 20), 'other heard', 15_000);
+
+    // The talker falls silent (DTX) for longer than the hold; the other one goes on: 1 voice of 3.
+    talker.talking = false;
+    await sleep(1500 + 1000);
+    for (const l of listeners) heard.set(l, []);
+    newTalker = talker.participantId;
+    talker.talking = true;
+    await sleep(1000);
+    talker.talking = false;
+    await sleep(200);
+
+    const first = talker.talkStart!.timestamp;
+    for (const [i, l] of listeners.entries()) {
+      const ts = heard.get(l)!;
+      // Frames late = (first timestamp received - first timestamp sent) / 960 (20 ms at 48 kHz).
+      expect((ts[0]! - first) / 960, `listener ${i}: frames missed at the start`).toBe(0);
+      expect(ts.length, `listener ${i} packets`).toBeGreaterThan(40);
+    }
   }, 60_000);
 
   it("offers a late joiner the current speaker's consumer first, before those of silent participants", async () => {

@@ -2,32 +2,36 @@ import { describe, expect, it } from 'vitest';
 import {
   type ProducerInfo,
   SpeakerActivityTracker,
+  decideForwarding,
   planConsumers,
-  rankSpeakers,
   selectForListener,
 } from '../../sfu/rooms/forwardingPolicy.ts';
 
 const HOLD = 1500;
+const THRESHOLD = -50;
 
 /** A room of producers p1..pn driven through time, as the room drives the policy. */
 function room(n: number, k: number) {
-  const tracker = new SpeakerActivityTracker();
+  const tracker = new SpeakerActivityTracker(THRESHOLD);
   const producers: ProducerInfo[] = Array.from({ length: n }, (_, i) => ({ producerId: `p${i + 1}`, muted: false }));
   let forwarded = new Set<string>();
-  let now = 0;
+  let state = decideForwarding({ now: 0, producers, activity: (id) => tracker.get(id), holdMs: HOLD, previouslyForwarded: forwarded });
   return {
     producers,
-    /** One observer report at time t: these producers are loud, at these levels. */
-    at(t: number, loud: Record<string, number>) {
-      now = t;
-      tracker.report(Object.entries(loud).map(([producerId, level]) => ({ producerId, level })), now);
-      const ranking = rankSpeakers({ now, producers, activity: (id) => tracker.get(id), holdMs: HOLD, previouslyForwarded: forwarded });
-      forwarded = new Set(ranking.slice(0, k + 1));
-      return ranking;
+    /**
+     * One observer report at time t: these producers sent audio, at these levels
+     * (at or above THRESHOLD = speaking, below = quiet audio); the others sent
+     * nothing but DTX. Returns the ranking of the voices.
+     */
+    at(t: number, sending: Record<string, number>) {
+      tracker.report(Object.entries(sending).map(([producerId, level]) => ({ producerId, level })), t);
+      state = decideForwarding({ now: t, producers, activity: (id) => tracker.get(id), holdMs: HOLD, previouslyForwarded: forwarded });
+      forwarded = new Set(state.ranking.slice(0, k + 1));
+      return [...state.ranking];
     },
     /** What listener pN receives after the last report. */
-    hears(listener: string, ranking: string[]) {
-      return [...selectForListener(ranking, producers, listener, k)].sort();
+    hears(listener: string) {
+      return [...selectForListener(state, producers, listener, k)].sort();
     },
     mute(id: string, muted = true) {
       producers.find((p) => p.producerId === id)!.muted = muted;
@@ -36,51 +40,111 @@ function room(n: number, k: number) {
 }
 
 describe('speaker ranking and selection', () => {
-  it('forwards only the speakers, and never a listener their own voice', () => {
+  it('ranks only the voices: speaking, loudest first', () => {
     const r = room(8, 3);
-    const ranking = r.at(0, { p1: -20, p2: -30 });
-    expect(ranking).toEqual(['p1', 'p2']);
-    expect(r.hears('p5', ranking)).toEqual(['p1', 'p2']);
-    expect(r.hears('p1', ranking)).toEqual(['p2']);
+    expect(r.at(0, { p1: -20, p2: -30 })).toEqual(['p1', 'p2']);
   });
 
-  it('forwards nobody in a silent room', () => {
+  it('with every slot taken, forwards only the K voices, and never a listener their own voice', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -20, p2: -30 });
+    expect(r.hears('p5')).toEqual(['p1', 'p2']);
+    // p1's own voice takes none of p1's slots: p1 hears p2 and, with a slot free, the idle ones.
+    expect(r.hears('p1')).toEqual(['p2', 'p3', 'p4', 'p5', 'p6']);
+  });
+
+  it('while a slot is free, forwards every idle (DTX) producer, so a first word passes at once', () => {
     const r = room(5, 3);
-    expect(r.at(0, {})).toEqual([]);
+    expect(r.at(0, { p1: -20 })).toEqual(['p1']);
+    expect(r.hears('p5')).toEqual(['p1', 'p2', 'p3', 'p4']);
+    // p3 starts: it was forwarded already, and stays so once the observer reports it.
+    r.at(250, { p1: -20, p3: -25 });
+    expect(r.hears('p5')).toEqual(['p1', 'p2', 'p3', 'p4']);
   });
 
-  it('holds a speaker through a short pause (hysteresis)', () => {
-    const r = room(4, 2);
+  it('in a silent room forwards everyone (all idle)', () => {
+    const r = room(4, 3);
+    expect(r.at(0, {})).toEqual([]);
+    expect(r.hears('p1')).toEqual(['p2', 'p3', 'p4']);
+  });
+
+  it('forwards a producer never reported (a new joiner) as idle while a slot is free', () => {
+    const r = room(3, 2);
     r.at(0, { p1: -20 });
-    const duringPause = r.at(1000, {});
-    expect(r.hears('p4', duringPause)).toEqual(['p1']);
-    const afterHold = r.at(0 + HOLD + 100, {});
-    expect(r.hears('p4', afterHold)).toEqual([]);
+    r.producers.push({ producerId: 'p4', muted: false });
+    r.at(100, { p1: -20 });
+    expect(r.hears('p2')).toEqual(['p1', 'p3', 'p4']);
+  });
+
+  it('never forwards audio below the speaking threshold (an open microphone with quiet noise)', () => {
+    const r = room(4, 3);
+    r.at(0, { p1: -20, p2: -60 });
+    expect(r.hears('p4')).toEqual(['p1', 'p3']);
+  });
+
+  it('counts an open microphone with noise above the threshold as speaking: beyond K it is paused', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -45, p2: -40, p3: -48 });
+    expect(r.hears('p6')).toEqual(['p1', 'p2']);
+  });
+
+  it('pauses idle producers once K voices are active, a held one included: a K+1th waits for the observer', () => {
+    const r = room(5, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    expect(r.hears('p5')).toEqual(['p1', 'p2']);
+    // p1 pauses (DTX, still held): the slots stay taken, idle p3 and p4 stay paused.
+    r.at(250, { p2: -20 });
+    expect(r.hears('p5')).toEqual(['p1', 'p2']);
+    // p3 starts: once reported it takes the held p1's slot; never more than K.
+    r.at(500, { p2: -20, p3: -30 });
+    expect(r.hears('p5')).toEqual(['p2', 'p3']);
+  });
+
+  it('keeps K at the next report when several idle producers start at once in free slots', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -30 });
+    expect(r.hears('p6')).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+    // p2, p3 and p4 start within the same interval: all were forwarded until this report.
+    r.at(250, { p1: -30, p2: -40, p3: -10, p4: -20 });
+    expect(r.hears('p6')).toEqual(['p1', 'p3']);
+  });
+
+  it('holds a speaker through a short pause (hysteresis), then treats their quiet audio as not a voice', () => {
+    const r = room(4, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    // p1 breathes: still sending, below the threshold. Held: p1 keeps the slot, idle p3 stays paused.
+    r.at(1000, { p1: -60, p2: -20 });
+    expect(r.hears('p4')).toEqual(['p1', 'p2']);
+    // The hold is over and p1 still sends quiet audio: paused; the free slot goes to idle p3.
+    r.at(HOLD + 100, { p1: -60, p2: -20 });
+    expect(r.hears('p4')).toEqual(['p2', 'p3']);
+    // p1 falls silent (DTX): idle, forwarded again.
+    r.at(HOLD + 350, { p2: -20 });
+    expect(r.hears('p4')).toEqual(['p1', 'p2', 'p3']);
   });
 
   it('lets a new speaker take the slot of one who has paused, at once', () => {
     const r = room(6, 2);
     r.at(0, { p1: -20, p2: -20 });
     // p1 pauses (still held) as p3 starts: slots are full, speaking beats held.
-    const ranking = r.at(100, { p2: -20, p3: -35 });
-    expect(r.hears('p6', ranking)).toEqual(['p2', 'p3']);
+    r.at(100, { p2: -20, p3: -35 });
+    expect(r.hears('p6')).toEqual(['p2', 'p3']);
   });
 
   it('does not swap between simultaneous speakers by loudness (no flapping)', () => {
     const r = room(6, 2);
     r.at(0, { p1: -30, p2: -30 });
     // p3 is louder, but p1 and p2 are speaking and already forwarded.
-    const ranking = r.at(100, { p1: -30, p2: -30, p3: -10 });
-    expect(r.hears('p6', ranking)).toEqual(['p1', 'p2']);
+    r.at(100, { p1: -30, p2: -30, p3: -10 });
+    expect(r.hears('p6')).toEqual(['p1', 'p2']);
     // Those speakers themselves hear the third, since their own slot is free.
-    expect(r.hears('p1', ranking)).toEqual(['p2', 'p3']);
+    expect(r.hears('p1')).toEqual(['p2', 'p3']);
   });
 
   it('picks the loudest new speakers when more start at once than there are slots', () => {
     const r = room(6, 2);
-    const ranking = r.at(0, { p1: -40, p2: -10, p3: -25 });
-    expect(ranking).toEqual(['p2', 'p3', 'p1']);
-    expect(r.hears('p6', ranking)).toEqual(['p2', 'p3']);
+    expect(r.at(0, { p1: -40, p2: -10, p3: -25 })).toEqual(['p2', 'p3', 'p1']);
+    expect(r.hears('p6')).toEqual(['p2', 'p3']);
   });
 
   it('breaks exact ties deterministically by id', () => {
@@ -88,34 +152,44 @@ describe('speaker ranking and selection', () => {
     expect(r.at(0, { p3: -20, p2: -20 })).toEqual(['p2', 'p3']);
   });
 
-  it('drops a muted speaker at once, even within the hold time', () => {
+  it('drops a muted speaker at once, even within the hold time, and never forwards a muted idle one', () => {
     const r = room(4, 2);
     r.at(0, { p1: -20, p2: -20 });
     r.mute('p1');
-    const ranking = r.at(100, { p2: -20 });
-    expect(r.hears('p4', ranking)).toEqual(['p2']);
+    r.mute('p3');
+    r.at(100, { p2: -20 });
+    expect(r.hears('p4')).toEqual(['p2']);
   });
 
   it('with K = 0 forwards every unmuted producer but your own, speaking or not', () => {
     const r = room(4, 0);
     r.mute('p2');
-    const ranking = r.at(0, {});
-    expect(r.hears('p1', ranking)).toEqual(['p3', 'p4']);
+    r.at(0, { p3: -60 });
+    expect(r.hears('p1')).toEqual(['p3', 'p4']);
   });
 
   it('forgets a producer that left', () => {
-    const tracker = new SpeakerActivityTracker();
+    const tracker = new SpeakerActivityTracker(THRESHOLD);
     tracker.report([{ producerId: 'p1', level: -20 }], 0);
     tracker.forget('p1');
     expect(tracker.get('p1')).toBeUndefined();
+  });
+
+  it('tells speaking (at or above the threshold) from sending quiet audio from silence', () => {
+    const tracker = new SpeakerActivityTracker(THRESHOLD);
+    tracker.report([{ producerId: 'loud', level: -50 }, { producerId: 'quiet', level: -51 }], 7);
+    expect(tracker.get('loud')).toEqual({ level: -50, speaking: true, sending: true, lastLoudAt: 7 });
+    expect(tracker.get('quiet')).toEqual({ level: -51, speaking: false, sending: true });
+    tracker.report([], 9);
+    expect(tracker.get('loud')).toEqual({ level: -127, speaking: false, sending: false, lastLoudAt: 7 });
   });
 
   it('ranks a joiner like anyone else once they speak', () => {
     const r = room(3, 2);
     r.at(0, { p1: -20 });
     r.producers.push({ producerId: 'p4', muted: false });
-    const ranking = r.at(100, { p1: -20, p4: -20 });
-    expect(r.hears('p2', ranking)).toEqual(['p1', 'p4']);
+    r.at(100, { p1: -20, p4: -20 });
+    expect(r.hears('p2')).toEqual(['p1', 'p4']);
   });
 });
 
