@@ -44,6 +44,9 @@ describe('join tokens', () => {
     const forged = await new TokenService('x'.repeat(32)).sign({ identity: 'i', room: 'r', displayName: 'F', role: 'moderator' }, 60);
     expect(await join(c, 'r', forged)).toMatchObject({ ok: false, error: { code: 'TOKEN_INVALID' } });
     expect(await join(c, 'r', 'garbage')).toMatchObject({ ok: false, error: { code: 'TOKEN_INVALID' } });
+    // Signed with the server's own secret, for this room, but expired a minute ago.
+    const expired = await chorus.tokens.sign({ identity: 'e', room: 'r', displayName: 'E', role: 'speaker' }, -60);
+    expect(await join(c, 'r', expired)).toMatchObject({ ok: false, error: { code: 'TOKEN_EXPIRED' } });
     expect(await join(c, 'r', await chorus.token('elsewhere', 'W'))).toMatchObject({
       ok: false,
       error: { code: 'TOKEN_WRONG_ROOM' },

@@ -24,7 +24,10 @@ afterAll(async () => {
   await chorus?.stop();
 });
 
-it('delivers a message to everyone in the room, the sender included, with the sender named by the server', async () => {
+it('delivers a message to everyone in the room, the sender included, with the sender named by the server; another room gets nothing', async () => {
+  // Eve is in another room before the message is sent.
+  const eve = await join('elsewhere', 'Eve');
+  expect(eve.joined.chat).toEqual([]);
   const ada = await join('chat', 'Ada');
   const bob = await join('chat', 'Bob', 'listener');
   const { messageId } = await bob.c.call('chat', { text: '  hello all  ' });
@@ -33,10 +36,16 @@ it('delivers a message to everyone in the room, the sender included, with the se
     expect(got).toMatchObject({ id: messageId, participantId: bob.joined.participantId, displayName: 'Bob', text: 'hello all' });
     expect(Date.parse(got.at)).toBeGreaterThan(Date.now() - 10_000);
   }
-  // Another room hears nothing.
-  const other = await join('elsewhere', 'Eve');
-  await new Promise((r) => setTimeout(r, 100));
-  expect(other.c.notifications.some((n) => n.notification === 'chatMessage')).toBe(false);
+  // Nothing reached Eve: the server broadcasts before it answers Bob, and anything it
+  // wrote to Eve's socket would arrive before the echo of her own message below.
+  const { messageId: eveMessage } = await eve.c.call('chat', { text: 'anyone?' });
+  await eve.c.waitForNotification('chatMessage', (m) => m.id === eveMessage);
+  expect(eve.c.notifications.filter((n) => n.notification === 'chatMessage').map((n) => n.data)).toEqual([
+    expect.objectContaining({ id: eveMessage, text: 'anyone?' }),
+  ]);
+  // Nor her room's history: a late joiner there sees only Eve's message.
+  const late = await join('elsewhere', 'Zed');
+  expect(late.joined.chat.map((m: { id: string }) => m.id)).toEqual([eveMessage]);
 });
 
 it('gives late joiners the last 50 messages, oldest first', async () => {

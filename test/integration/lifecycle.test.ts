@@ -13,6 +13,7 @@ import { opusTonePackets } from '../../client/node/opusTone.ts';
 
 let chorus: TestChorus;
 const clients: ProtocolClient[] = [];
+const peers: NodePeer[] = [];
 
 async function connect(): Promise<ProtocolClient> {
   const c = await ProtocolClient.connect(chorus.wsUrl);
@@ -46,6 +47,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await Promise.all(peers.splice(0).map((p) => p.close()));
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await chorus.stop();
 });
@@ -237,23 +239,36 @@ describe('session records', () => {
 });
 
 describe('a worker that dies', () => {
-  it('closes its rooms, tells their clients, and new rooms go to the other worker', async () => {
+  it('closes its rooms, tells their clients, audio in the other room keeps flowing, and new rooms go to the other worker', async () => {
     await chorus.stop();
     chorus = await startTestChorus({ media: { workers: 2 } });
     const ada = await joinWithMedia('doomed', 'Ada');
     const victim = chorus.rooms.rooms.get('doomed')!.media;
-    // The next room goes to the other (less loaded) worker.
-    const bob = await joinWithMedia('safe', 'Bob');
+    // The next room goes to the other (less loaded) worker: a real call, audio both ways.
+    const bob = await NodePeer.join(chorus, 'safe', 'Bob', opusTonePackets(440));
+    peers.push(bob);
+    const cy = await NodePeer.join(chorus, 'safe', 'Cy', opusTonePackets(660));
+    peers.push(cy);
     expect(chorus.rooms.rooms.get('safe')!.media).not.toBe(victim);
+    await until(() => bob.packetsFrom(cy.participantId) > 20 && cy.packetsFrom(bob.participantId) > 20, 'audio both ways in the safe room', 15_000);
 
     process.kill(victim.pid, 'SIGKILL');
     expect(await ada.c.waitForNotification('roomClosed')).toEqual({ reason: 'workerDied' });
     await until(() => chorus.pool.workers.length === 1, 'dead worker removed');
     expect(chorus.rooms.rooms.has('doomed')).toBe(false);
 
-    // The other room is unaffected and new joins are served.
-    const mute = await bob.c.request('mute', {});
-    expect(mute.ok).toBe(true);
+    // The other room is unaffected: after the death was handled, audio keeps flowing both ways
+    // (about 50 packets a second each way; 50 more is a second of audio).
+    const atDeath = [bob.packetsFrom(cy.participantId), cy.packetsFrom(bob.participantId)];
+    await until(
+      () => bob.packetsFrom(cy.participantId) > atDeath[0]! + 50 && cy.packetsFrom(bob.participantId) > atDeath[1]! + 50,
+      'audio both ways after the other worker died',
+      15_000,
+    );
+    expect(bob.failure).toBeUndefined();
+    expect(cy.failure).toBeUndefined();
+    expect(chorus.rooms.rooms.get('safe')!.participants.size).toBe(2);
+    expect((await bob.signaling.request('mute', {})).ok).toBe(true);
     const { joined } = await join('doomed', 'Ada again');
     expect(joined.participants).toEqual([]);
     const res = await fetch(`${chorus.url}/readyz`);

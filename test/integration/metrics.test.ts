@@ -61,6 +61,9 @@ describe('/metrics during a call', () => {
     }
     expect(total(samples, 'chorus_rtp_packets_lost_total')).toBe(0); // loopback
     expect(total(samples, 'chorus_rtp_jitter_seconds_count')).toBeGreaterThan(0);
+    // RTT comes from the peers' RTCP receiver reports on what the server forwards to them.
+    expect(total(samples, 'chorus_rtt_seconds_count')).toBeGreaterThan(0);
+    expect(total(samples, 'chorus_rtt_seconds_sum')).toBeGreaterThan(0);
     expect(total(samples, 'chorus_stats_sample_duration_seconds_count')).toBeGreaterThan(0);
   });
 
@@ -72,7 +75,13 @@ describe('/metrics during a call', () => {
     const joinSum = total(samples, 'chorus_join_duration_seconds_sum');
     expect(joinSum).toBeGreaterThan(0);
     expect(total(samples, 'chorus_db_write_duration_seconds_count', { result: 'ok' })).toBeGreaterThanOrEqual(3);
-    expect(total(samples, 'chorus_db_queued_writes')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports no queued database writes once the recorder has flushed', async () => {
+    expect(await chorus.recorder.flush(5_000)).toBe(true);
+    const { samples } = await scrape();
+    expect(samples.some((s) => s.name === 'chorus_db_queued_writes')).toBe(true);
+    expect(total(samples, 'chorus_db_queued_writes')).toBe(0);
   });
 
   it('counts signaling messages and errors by code', async () => {
@@ -134,6 +143,8 @@ describe('call quality in PostgreSQL', () => {
       expect(row.loss_mean).toBe(0);
       expect(row.loss_worst).toBe(0);
       expect(row.jitter_mean_ms).not.toBeNull();
+      expect(row.rtt_mean_ms).toBeGreaterThan(0);
+      expect(row.rtt_worst_ms).toBeGreaterThanOrEqual(row.rtt_mean_ms!);
       expect(row.muted_seconds).toBeGreaterThanOrEqual(1);
       expect(row.speaking_seconds).toBeGreaterThan(0);
       expect(row.leave_reason).toBe('disconnected');

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { projectRoot } from '../../sfu/paths.ts';
+import { PGlite } from '@electric-sql/pglite';
+import type { JoinTarget } from '../support/joinTarget.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
 
@@ -33,6 +37,22 @@ function startChorusProcess(env: Record<string, string>): Running {
   return { child, output: () => output, exited };
 }
 
+/** Joins a running process as its web client does: tokens from POST /dev/token. */
+function devTokenTarget(url: string): JoinTarget {
+  return {
+    wsUrl: `${url.replace('http', 'ws')}/ws`,
+    async token(room, name, role = 'speaker') {
+      const res = await fetch(`${url}/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room, name, role }),
+      });
+      if (!res.ok) throw new Error(`dev token: ${res.status}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+  };
+}
+
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
@@ -46,7 +66,7 @@ describe('the chorus process', () => {
     expect(run.output()).toMatch(/log\.level: .*\(from env CHORUS_LOG_LEVEL\)/);
   });
 
-  it('starts with the embedded database when DATABASE_URL is not set, serves a call, and stops on SIGTERM', async () => {
+  it('starts with the embedded database when DATABASE_URL is not set, serves a call, stops on SIGTERM with every row written, and restarts on the same data', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-embedded-')), 'pgdata');
     const env = {
       CHORUS_HTTP_HOST: '127.0.0.1',
@@ -67,6 +87,7 @@ describe('the chorus process', () => {
 
     // Dev mode (the default config) hands out tokens, as the web client asks for them.
     expect(run.output()).toContain('dev mode: POST /dev/token');
+    const target = devTokenTarget(url);
     const minted = await fetch(`${url}/dev/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -74,23 +95,59 @@ describe('the chorus process', () => {
     });
     expect(minted.status).toBe(200);
     const { token } = (await minted.json()) as { token: string };
-    const c = await ProtocolClient.connect(`${url.replace('http', 'ws')}/ws`);
+    const c = await ProtocolClient.connect(target.wsUrl);
     const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', token });
     expect(joined).toMatchObject({ displayName: 'Me', role: 'speaker' });
     expect(joined.participants).toEqual([]);
     const closed = new Promise((r) => c.ws.once('close', r));
+    // A call: two WebRTC peers hear each other through the process.
+    const ada = await NodePeer.join(target, 'laptop', 'Ada', opusTonePackets(440));
+    const bob = await NodePeer.join(target, 'laptop', 'Bob', opusTonePackets(660));
+    try {
+      await until(() => ada.packetsFrom(bob.participantId) > 20 && bob.packetsFrom(ada.participantId) > 20, 'audio both ways', 20_000);
+    } finally {
+      ada.stopSending();
+      bob.stopSending();
+    }
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     await closed;
+    await Promise.all([ada.close(), bob.close()]);
     expect(run.output()).toContain('SIGTERM: stopping');
     expect(run.output()).not.toMatch(/unwritten database rows/);
 
-    // The data folder persists: a second start finds the schema in place.
+    // The data folder persists: a second start finds the schema in place, and adds to the same data.
     const again = startChorusProcess(env);
     await until(() => /listening on/.test(again.output()), 'Chorus to listen again', 30_000);
     expect(again.output()).not.toContain('database migrated');
+    const url2 = /listening on (http:\S+)/.exec(again.output())![1]!;
+    const target2 = devTokenTarget(url2);
+    const c2 = await ProtocolClient.connect(target2.wsUrl);
+    await c2.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', token: await target2.token('laptop', 'Cy') });
+    await c2.call('leave', {});
+    await c2.close();
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
-  }, 60_000);
+
+    // Read the rows back from the data folder: every session of both runs, each complete
+    // (left, with a reason), and both openings of the room, each closed.
+    const db = await PGlite.create(dataDir);
+    try {
+      const sessions = await db.query<{ display_name: string; leave_reason: string | null; left_at: Date | null }>(
+        'select display_name, leave_reason, left_at from participant_sessions order by joined_at',
+      );
+      expect(sessions.rows.map((r) => r.display_name)).toEqual(['Me', 'Ada', 'Bob', 'Cy']);
+      for (const r of sessions.rows) {
+        expect(r.left_at, `${r.display_name} left_at`).not.toBeNull();
+        expect(r.leave_reason, `${r.display_name} leave_reason`).not.toBeNull();
+      }
+      expect(sessions.rows.find((r) => r.display_name === 'Cy')!.leave_reason).toBe('left');
+      const rooms = await db.query<{ name: string; closed_at: Date | null }>('select name, closed_at from rooms order by created_at');
+      expect(rooms.rows.map((r) => r.name)).toEqual(['laptop', 'laptop']);
+      for (const r of rooms.rows) expect(r.closed_at).not.toBeNull();
+    } finally {
+      await db.close();
+    }
+  }, 150_000);
 });

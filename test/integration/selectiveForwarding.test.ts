@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 describe('selective forwarding (K = 3)', () => {
-  it('in a room of 8 where 2 speak, every listener receives those 2 and nothing from the 6 silent', async () => {
+  it('in a room of 8 where 2 speak, every listener receives those 2 and nothing from the 6 silent, whose DTX reaches the server; one of them who talks is heard', async () => {
     chorus = await startTestChorus();
     const all = await joinPeers('eight', 8, 2);
     const [t0, t1] = all;
@@ -74,6 +74,19 @@ describe('selective forwarding (K = 3)', () => {
       expect(p.consumers.size).toBe(7);
       for (const c of p.consumers.values()) if (silentProducers.has(c.producerId)) expect(c.paused, `${p.id} consumer of a silent one`).toBe(false);
     }
+
+    // The silence is chosen, not a broken link: the server's producer of every silent
+    // peer has received its DTX packets (so its transport is connected and sending)...
+    const producerPackets = async (peer: NodePeer) => {
+      const stats = await room.participants.get(peer.participantId)!.producer!.getStats();
+      return stats.reduce((sum, s) => sum + s.packetCount, 0);
+    };
+    for (const s of silent) await until(async () => (await producerPackets(s)) >= 3, `DTX from ${s.participantId} at the server`, 10_000);
+    // ...and as soon as one of them talks, every other listener hears it (K = 3 leaves a slot).
+    const [newTalker] = silent;
+    newTalker!.talking = true;
+    const others = all.filter((p) => p !== newTalker);
+    await until(() => others.every((l) => l.packetsFrom(newTalker!.participantId) > 20), 'the new talker heard by all', 15_000);
   }, 60_000);
 
   it('forwards someone silent for longer than the hold from their very first loud frame while a slot is free', async () => {

@@ -1,11 +1,12 @@
 // The database is not on the call path: while it is unreachable people still
-// join and leave, and the session rows land once it is back.
+// join, talk (WebRTC audio both ways) and leave, and the session rows land once it is back.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../sfu/db/database.ts';
-import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { createTestDatabase } from '../support/postgres.ts';
-import { ProtocolClient } from '../support/protocolClient.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
+import { opusTonePackets } from '../../client/node/opusTone.ts';
+import { until } from '../support/wait.ts';
 import { TcpProxy } from '../support/tcpProxy.ts';
 
 let chorus: TestChorus;
@@ -34,16 +35,20 @@ it('keeps calls going while the database is down and writes the rows when it is 
   expect(res.status).toBe(503);
   expect(await res.json()).toMatchObject({ database: 'unreachable', workers: 1 });
 
-  // Two people meet and part while the database is unreachable.
-  const a = await ProtocolClient.connect(chorus.wsUrl);
-  const b = await ProtocolClient.connect(chorus.wsUrl);
-  const ja = await a.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', token: await chorus.token('offline', 'A') });
-  await b.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'offline', token: await chorus.token('offline', 'B') });
-  await a.waitForNotification('participantJoined');
-  await a.call('leave', {});
-  await b.close();
-  await a.close();
-  expect(ja.participantId).toBeTruthy();
+  // Two people meet, talk both ways, and part while the database is unreachable.
+  const a = await NodePeer.join(chorus, 'offline', 'A', opusTonePackets(440));
+  const b = await NodePeer.join(chorus, 'offline', 'B', opusTonePackets(660));
+  try {
+    await until(() => a.packetsFrom(b.participantId) > 50 && b.packetsFrom(a.participantId) > 50, 'audio both ways without the database', 15_000);
+    // Still unreachable all along: the proxy is cut and the rows wait in memory.
+    expect(chorus.recorder.queued).toBeGreaterThanOrEqual(3); // room open, 2 joins
+    expect((await fetch(`${chorus.url}/readyz`)).status).toBe(503);
+    await a.signaling.call('leave', {});
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  await until(() => !chorus.rooms.rooms.has('offline'), 'the room closed');
   expect(chorus.recorder.queued).toBeGreaterThanOrEqual(5); // room open, 2 joins, 2 leaves
 
   await proxy.restore();

@@ -1,5 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  type NotificationData,
+  type NotificationName,
   PROTOCOL_VERSION,
   describeIssues,
   methods,
@@ -104,7 +108,59 @@ describe('protocol schemas', () => {
       ],
     );
     for (const m of methods) expect(requests[m].response).toBeDefined();
-    expect(Object.keys(notifications)).toContain('newConsumer');
+  });
+
+  // One valid example per notification. The mapped type makes tsc demand an entry
+  // for every notification name; the test below checks each against its schema.
+  const notificationExamples: { [N in NotificationName]: NotificationData<N> } = {
+    participantJoined: { participant: { id: 'p1', displayName: 'Ada', role: 'speaker', muted: false } },
+    participantLeft: { participantId: 'p1', reason: 'left' },
+    newConsumer: { consumerId: 'c1', producerId: 'pr1', participantId: 'p1', kind: 'audio', rtpParameters: { codecs: [] } },
+    consumerClosed: { consumerId: 'c1' },
+    producerPaused: { participantId: 'p1' },
+    producerResumed: { participantId: 'p1' },
+    speakers: { levels: [{ participantId: 'p1', level: 0.5, speaking: true }] },
+    dominantSpeaker: { participantId: 'p1' },
+    chatMessage: { id: 'm1', participantId: 'p1', displayName: 'Ada', text: 'hi', at: new Date(0).toISOString() },
+    roomClosed: { reason: 'workerDied' },
+    forceMuted: { allowUnmute: false },
+  };
+
+  it('has a schema for every notification the server sends and the docs list, and each checks its data', () => {
+    const names = Object.keys(notifications).sort();
+    expect(Object.keys(notificationExamples).sort()).toEqual(names);
+
+    // Every name the server passes to notify()/#broadcast() (or picks with a ternary) has a schema.
+    const sent = new Set<string>();
+    for (const file of readdirSync('sfu', { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.startsWith('protocol')) continue;
+      const source = readFileSync(join('sfu', file), 'utf8');
+      for (const call of source.matchAll(/(?:\.notify|#broadcast)\(([^,]+),/g))
+        for (const literal of call[1]!.matchAll(/'([A-Za-z]+)'/g)) sent.add(literal[1]!);
+    }
+    expect(sent.size).toBeGreaterThanOrEqual(10);
+    for (const name of sent) expect(names, `server sends ${name}`).toContain(name);
+
+    // docs/protocol.md's notification table lists exactly these.
+    const doc = readFileSync('docs/protocol.md', 'utf8');
+    const table = doc.slice(doc.indexOf('## Notifications'), doc.indexOf('## Error codes'));
+    const documented = [...table.matchAll(/^\| (.+?) \|/gm)].flatMap((row) =>
+      [...row[1]!.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]!),
+    );
+    expect(documented.sort()).toEqual(names);
+
+    for (const name of names as NotificationName[]) {
+      const schema = notifications[name];
+      const example = notificationExamples[name];
+      expect(schema.safeParse(example).success, `${name} accepts its example`).toBe(true);
+      expect(serverMessage.safeParse({ notification: name, data: example }).success).toBe(true);
+      // Each schema requires its fields: empty data, and the example missing any one field, are refused.
+      expect(schema.safeParse({}).success, `${name} refuses {}`).toBe(false);
+      for (const key of Object.keys(example)) {
+        const { [key]: _dropped, ...rest } = example as Record<string, unknown>;
+        expect(schema.safeParse(rest).success, `${name} without ${key}`).toBe(false);
+      }
+    }
   });
 
   it('parses every kind of server message and rejects others', () => {
