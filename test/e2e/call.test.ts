@@ -1,7 +1,8 @@
 // A three-way call in real browsers: each Chromium has a fake microphone
-// playing its own tone; every page must hear the two others' tones (by
-// frequency analysis of the audio the app plays) and never its own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// playing its own tone; every page must play exactly one element per other
+// participant, each carrying that participant's tone (frequency analysis) and
+// actually playing, and never its own voice.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
@@ -11,15 +12,25 @@ type Tone = (typeof tones)[number];
 let chorus: TestChorus;
 const people = new Map<Tone, InRoom>();
 
-/** Which of our tones each remote stream on this page carries (loud enough to be heard). */
-async function tonesHeardBy(tone: Tone): Promise<Tone[]> {
+/**
+ * What this page plays, element by element: the participant id each remote
+ * <audio> element belongs to → the tone it plays (null when it plays none of
+ * ours loud enough, or is not actually playing).
+ */
+async function heardBy(tone: Tone): Promise<Record<string, Tone | null>> {
   const heard = await hearing(people.get(tone)!.page);
-  return Object.values(heard)
-    .filter(({ db }) => db > -60)
-    .map(({ hz }) => tones.find((t) => Math.abs(t - hz) < 15))
-    .filter((t): t is Tone => t !== undefined)
-    .sort();
+  return Object.fromEntries(
+    Object.entries(heard).map(([id, h]) => [id, h.playing && h.db > -60 ? (tones.find((t) => Math.abs(t - h.hz) < 15) ?? null) : null]),
+  );
 }
+
+/** What page `tone` should play: one element per other participant (but those in `absent`), each with that participant's tone. */
+function expectedFor(tone: Tone, absent: Tone[] = []): Record<string, Tone> {
+  return Object.fromEntries(tones.filter((t) => t !== tone && !absent.includes(t)).map((t) => [people.get(t)!.id, t]));
+}
+
+const withoutSilent = (h: Record<string, Tone | null>) => Object.fromEntries(Object.entries(h).filter(([, t]) => t !== null));
+const same = (a: object, b: object) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
@@ -34,6 +45,19 @@ beforeAll(async () => {
   for (const tone of tones) people.set(tone, joined[`Tone${tone}`]!);
 }, 90_000);
 
+// Nobody is ever sent their own voice: no consumer of one's own producer on the
+// server, and no remote element of one's own on the page, after every test.
+afterEach(async () => {
+  const room = chorus.rooms.rooms.get('e2e')!;
+  for (const p of room.participants.values()) {
+    expect([...p.consumers.values()].map((c) => c.producerId), `${p.displayName}'s consumers`).not.toContain(p.producer!.id);
+  }
+  for (const p of people.values()) {
+    if (!room.participants.has(p.id)) continue;
+    expect(await p.page.locator(`audio[data-testid="remote-audio"][data-participant-id="${p.id}"]`).count()).toBe(0);
+  }
+});
+
 afterAll(async () => {
   await Promise.all([...people.values()].map((p) => p.close()));
   await chorus?.stop();
@@ -42,12 +66,12 @@ afterAll(async () => {
 describe('a three-way call in Chromium', () => {
   it('each participant hears the two others and not themselves', async () => {
     for (const tone of tones) {
-      const others = tones.filter((t) => t !== tone);
+      // Exactly two playing elements, each carrying the tone of the participant it is labelled with.
       const heard = await eventually(
-        () => tonesHeardBy(tone),
-        (h) => h.join() === others.join(),
+        () => heardBy(tone),
+        (h) => same(h, expectedFor(tone)),
       );
-      expect(heard, `Tone${tone} hears`).toEqual(others);
+      expect(heard, `Tone${tone} plays`).toEqual(expectedFor(tone));
     }
     // The server forwards each participant exactly the others' producers.
     const room = chorus.rooms.rooms.get('e2e')!;
@@ -68,27 +92,38 @@ describe('a three-way call in Chromium', () => {
       await expect
         .poll(() => people.get(tone)!.page.locator(`[data-participant-id="${ada.id}"][data-muted="true"]`).count())
         .toBe(1);
+      // Ada's element (if still there) plays nothing; the other one still plays its tone.
       const heard = await eventually(
-        () => tonesHeardBy(tone),
-        (h) => !h.includes(440),
+        () => heardBy(tone),
+        (h) => same(withoutSilent(h), expectedFor(tone, [440])),
       );
-      expect(heard, `Tone${tone} hears after Tone440 muted`).toEqual(tones.filter((t) => t !== tone && t !== 440));
+      expect(withoutSilent(heard), `Tone${tone} plays after Tone440 muted`).toEqual(expectedFor(tone, [440]));
     }
     await ada.page.getByTestId('mute').click();
-    const heard = await eventually(
-      () => tonesHeardBy(660),
-      (h) => h.includes(440),
-    );
-    expect(heard).toEqual([440, 880]);
+    for (const tone of [660, 880] as const) {
+      const heard = await eventually(
+        () => heardBy(tone),
+        (h) => same(h, expectedFor(tone)),
+      );
+      expect(heard, `Tone${tone} plays after Tone440 unmuted`).toEqual(expectedFor(tone));
+    }
   });
 
-  it('when one leaves, the others see them gone', async () => {
+  it('when one leaves, the others see them gone and no longer play their voice', async () => {
     const cy = people.get(880)!;
     await cy.page.getByTestId('leave').click();
     for (const tone of [440, 660] as const) {
       const page = people.get(tone)!.page;
       await expect.poll(() => page.locator(`[data-participant-id="${cy.id}"]`).count()).toBe(0);
       await expect.poll(() => page.getByTestId('participant').count()).toBe(1);
+    }
+    // Their voice is gone from the others' pages; each other still plays exactly the remaining one.
+    for (const tone of [440, 660] as const) {
+      const heard = await eventually(
+        () => heardBy(tone),
+        (h) => same(h, expectedFor(tone, [880])),
+      );
+      expect(heard, `Tone${tone} plays after Tone880 left`).toEqual(expectedFor(tone, [880]));
     }
     // And the server has closed everything of theirs.
     const room = chorus.rooms.rooms.get('e2e')!;

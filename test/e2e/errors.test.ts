@@ -73,12 +73,20 @@ describe('the web client explains what went wrong', () => {
 
   it('with a request the server refuses: shows the reason and the code', async () => {
     const { page } = browser;
-    await page.goto(`${chorus.url}/?room=${encodeURIComponent('no/slashes')}&name=X`);
+    // An invitation link whose token has expired: the page skips the dev token and
+    // sends it in its join request over the WebSocket, which the server refuses.
+    const expired = await chorus.tokens.sign({ identity: 'late', room: 'refused', displayName: 'Late', role: 'speaker' }, -60);
+    const devTokenRequests: string[] = [];
+    const onRequest = (r: { url(): string }) => r.url().includes('/dev/token') && devTokenRequests.push(r.url());
+    page.on('request', onRequest);
+    await page.goto(`${chorus.url}/?room=refused&token=${expired}`);
     const alert = page.getByTestId('error');
     await alert.waitFor();
-    expect(await alert.textContent()).toMatch(/room name may contain only .*\(INVALID_MESSAGE\)/);
-    // The join form is back, filled in, to correct and retry.
-    expect(await page.locator('input[name="room"]').inputValue()).toBe('no/slashes');
+    expect(await alert.textContent()).toMatch(/join token has expired.*\(TOKEN_EXPIRED\)/);
+    page.off('request', onRequest);
+    expect(devTokenRequests).toEqual([]);
+    // The join form is back, filled in, to retry.
+    expect(await page.locator('input[name="room"]').inputValue()).toBe('refused');
   });
 
   it('with the server gone: says it cannot be reached', async () => {
@@ -86,9 +94,21 @@ describe('the web client explains what went wrong', () => {
     await page.goto(`${chorus.url}/`);
     await page.locator('input[name="room"]').fill('later');
     await page.locator('input[name="name"]').fill('Late');
+    // The token still comes (answered here, as a proxy in front of a dead server
+    // might); it is the WebSocket that cannot connect.
+    const token = await chorus.token('later', 'Late');
+    let tokensServed = 0;
+    await page.route('**/dev/token', (route) => {
+      tokensServed++;
+      return route.fulfill({ json: { token, expiresAt: new Date(Date.now() + 60_000).toISOString() } });
+    });
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
     await chorus.stop();
+    chorus = undefined as unknown as TestChorus;
     await page.getByRole('button', { name: 'Join' }).click();
     await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/cannot be reached/);
-    chorus = undefined as unknown as TestChorus;
+    expect(tokensServed).toBe(1);
+    expect(sockets).toEqual([expect.stringMatching(/\/ws$/)]);
   });
 });

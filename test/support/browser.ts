@@ -59,12 +59,23 @@ export async function launchParticipant(micWav: string | undefined, extraArgs: s
   return { browser, page, close: () => browser.close() };
 }
 
+/** What one remote <audio> element plays. */
+export interface Heard {
+  /** Loudest frequency (Hz) of what the element plays, and its level (dB). */
+  hz: number;
+  db: number;
+  /** The element is really playing: not paused, not muted, volume above 0, its track live and enabled, and its clock advanced while we listened. */
+  playing: boolean;
+}
+
 /**
  * What this page hears: for each remote <audio> element the app plays, the
- * loudest frequency (Hz) and its level (dB), measured with WebAudio over ~1.5 s.
- * Keyed by the participant id the element belongs to.
+ * loudest frequency (Hz) and its level (dB), measured with WebAudio over ~1.5 s,
+ * and whether the element is actually playing it (a stream carrying a tone is
+ * not heard if its element is paused, muted or stalled). Keyed by the
+ * participant id the element belongs to.
  */
-export async function hearing(page: Page): Promise<Record<string, { hz: number; db: number }>> {
+export async function hearing(page: Page): Promise<Record<string, Heard>> {
   return page.evaluate(async () => {
     const w = window as unknown as { __probeCtx?: AudioContext };
     const ctx = (w.__probeCtx ??= new AudioContext());
@@ -74,16 +85,24 @@ export async function hearing(page: Page): Promise<Record<string, { hz: number; 
       analyser.fftSize = 8192;
       analyser.smoothingTimeConstant = 0.8;
       ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
-      return { id: el.dataset.participantId!, analyser };
+      return { id: el.dataset.participantId!, el, analyser, startedAt: el.currentTime };
     });
     await new Promise((r) => setTimeout(r, 1500));
-    const out: Record<string, { hz: number; db: number }> = {};
-    for (const { id, analyser } of probes) {
+    const out: Record<string, { hz: number; db: number; playing: boolean }> = {};
+    for (const { id, el, analyser, startedAt } of probes) {
       const bins = new Float32Array(analyser.frequencyBinCount);
       analyser.getFloatFrequencyData(bins);
       let best = 0;
       for (let i = 1; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
-      out[id] = { hz: (best * ctx.sampleRate) / analyser.fftSize, db: bins[best]! };
+      const track = (el.srcObject as MediaStream | null)?.getAudioTracks()[0];
+      const playing =
+        !el.paused &&
+        !el.muted &&
+        el.volume > 0 &&
+        el.currentTime - startedAt > 0.5 &&
+        track?.readyState === 'live' &&
+        track.enabled;
+      out[id] = { hz: (best * ctx.sampleRate) / analyser.fftSize, db: bins[best]!, playing };
     }
     return out;
   });

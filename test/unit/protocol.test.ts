@@ -115,7 +115,7 @@ describe('protocol schemas', () => {
   const notificationExamples: { [N in NotificationName]: NotificationData<N> } = {
     participantJoined: { participant: { id: 'p1', displayName: 'Ada', role: 'speaker', muted: false } },
     participantLeft: { participantId: 'p1', reason: 'left' },
-    newConsumer: { consumerId: 'c1', producerId: 'pr1', participantId: 'p1', kind: 'audio', rtpParameters: { codecs: [] } },
+    newConsumer: { consumerId: 'c1', producerId: 'pr1', participantId: 'p1', kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }] } },
     consumerClosed: { consumerId: 'c1' },
     producerPaused: { participantId: 'p1' },
     producerResumed: { participantId: 'p1' },
