@@ -63,6 +63,10 @@ type CallEvents = {
   joined: [JoinResponse];
   step: [JoinStep];
   transportState: ['send' | 'recv', types.ConnectionState];
+  /** The signaling connection dropped; we try to get it back (attempt 1, 2, …), media running meanwhile. */
+  reconnecting: [number];
+  /** The server handed our session back on a new connection: nothing was lost. */
+  resumed: [];
   /** The call ended without us leaving: the reason says who ended it (and the error, when one did). */
   ended: [LeaveReason, Error | undefined];
 };
@@ -82,6 +86,9 @@ export class Call extends Emitter<CallEvents> {
   #chain: Promise<void> = Promise.resolve();
   #ended = false;
   #signaling?: SignalingClient;
+  #resumeGrant?: JoinResponse['resume'];
+  /** How many reconnect attempts the current drop has taken (0: connected). */
+  reconnectAttempts = 0;
 
   /** A call not yet joined: add listeners, then join(). */
   constructor(readonly options: CallOptions) {
@@ -111,7 +118,10 @@ export class Call extends Emitter<CallEvents> {
       }
       this.#chain = this.#chain.then(() => this.#apply(n)).catch((err) => this.#onError(err));
     });
-    signaling.on('close', () => this.#end('disconnected'));
+    signaling.on('close', () => {
+      if (signaling.isAway) void this.#resume();
+      else this.#end('disconnected');
+    });
     try {
       await this.#join();
     } catch (err) {
@@ -149,6 +159,9 @@ export class Call extends Emitter<CallEvents> {
     const { room, token, track, codecOptions } = this.options;
     const joined = await this.signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     this.#joined = joined;
+    this.#resumeGrant = joined.resume;
+    // From now on a dropped socket is resumed: requests wait for the new one.
+    this.signaling.holdOnDrop = joined.resume.graceMs > 0;
     this.emit('joined', joined);
     this.#step('joined');
     const device = await this.options.loadDevice(joined.routerRtpCapabilities);
@@ -241,6 +254,42 @@ export class Call extends Emitter<CallEvents> {
     this.emit('consumerClosed', remote);
   }
 
+  /**
+   * The socket dropped: reconnect with backoff and jitter and resume the same
+   * participant, for as long as the server keeps it (the grace period). A
+   * refusal (the session is gone, the token expired) ends the call.
+   */
+  async #resume(): Promise<void> {
+    const signaling = this.signaling;
+    const deadline = Date.now() + this.#resumeGrant!.graceMs;
+    for (let attempt = 1; !this.#ended; attempt++) {
+      await sleep(backoffMs(attempt));
+      if (this.#ended) return;
+      if (Date.now() > deadline) break;
+      this.reconnectAttempts = attempt;
+      this.emit('reconnecting', attempt);
+      try {
+        await signaling.reconnect(this.options.url, this.options.createSocket, async (call) => {
+          const resumed = await call('resume', {
+            protocolVersion: PROTOCOL_VERSION,
+            participantId: this.participantId,
+            resumeToken: this.#resumeGrant!.token,
+            token: this.options.token,
+            lastSeq: signaling.lastSeq,
+          });
+          this.#resumeGrant = resumed.resume;
+        });
+        this.reconnectAttempts = 0;
+        this.emit('resumed');
+        return;
+      } catch (err) {
+        const refused = err instanceof SignalingError && !['UNREACHABLE', 'CONNECTION_CLOSED'].includes(err.code);
+        if (refused) return this.#end('disconnected', err);
+      }
+    }
+    this.#end('disconnected');
+  }
+
   #step(step: JoinStep): void {
     this.steps[step] ??= Date.now();
     this.emit('step', step);
@@ -290,3 +339,11 @@ export class Call extends Emitter<CallEvents> {
     return this.#signaling?.close() ?? Promise.resolve();
   }
 }
+
+/** Reconnect delays: the first at once (spread a little), then doubling to 5 s, each ±30 %. */
+export function backoffMs(attempt: number): number {
+  const base = attempt === 1 ? 100 : Math.min(5000, 250 * 2 ** (attempt - 2));
+  return base * (0.7 + Math.random() * 0.6);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -66,23 +66,87 @@ type SignalingEvents = {
 /** How many recent notifications `recent` keeps (for waitForNotification). */
 const RECENT_LIMIT = 1000;
 
+interface Pending {
+  frame: string;
+  /** The socket it went out on (none yet: held while reconnecting). */
+  sentOn?: SocketLike;
+  resolve(reply: Reply): void;
+  reject(err: Error): void;
+}
+
+/**
+ * open: requests go out. away: the socket dropped and the owner may reconnect;
+ * requests are held (and those in flight kept) until it does. closed: for good.
+ */
+type State = 'open' | 'away' | 'closed';
+
 export class SignalingClient extends Emitter<SignalingEvents> {
-  readonly #pending = new Map<number, { resolve(reply: Reply): void; reject(err: Error): void }>();
+  readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #closed = false;
+  #state: State = 'open';
+  #socket: SocketLike;
+  /** Whether a dropped socket leaves requests waiting for a reconnect (set once the session can be resumed). */
+  holdOnDrop = false;
+  /** The `seq` of the latest notification received (0: none); a resume asks for those after it. */
+  lastSeq = 0;
   /** The latest notifications, oldest first (at most RECENT_LIMIT). */
   readonly notifications: Notification[] = [];
 
-  constructor(readonly socket: SocketLike) {
+  constructor(socket: SocketLike) {
     super();
+    this.#socket = socket;
+    this.#wire(socket);
+  }
+
+  get socket(): SocketLike {
+    return this.#socket;
+  }
+
+  #wire(socket: SocketLike): void {
     socket.onmessage = (ev) => this.#receive(typeof ev.data === 'string' ? ev.data : String(ev.data));
     socket.onclose = (ev) => {
-      this.#rejectAll('the connection to the server closed');
-      if (!this.#closed) {
-        this.#closed = true;
-        this.emit('close', { code: ev.code, reason: ev.reason });
+      if (socket !== this.#socket || this.#state !== 'open') return;
+      if (this.holdOnDrop) this.#state = 'away';
+      else {
+        this.#state = 'closed';
+        this.#rejectAll('the connection to the server closed');
       }
+      this.emit('close', { code: ev.code, reason: ev.reason });
     };
+  }
+
+  /**
+   * After a drop: opens a new socket and runs `handshake` on it (its requests,
+   * made with the `call` it is given, go out at once; others stay held). When
+   * it succeeds, the held requests go out, and those that were in flight on
+   * the old socket go out again with their ids (the server answers each once).
+   * When it fails, the new socket is closed and the client stays away.
+   */
+  async reconnect(url: string, createSocket: SocketFactory, handshake: (call: SignalingClient['call']) => Promise<void>): Promise<void> {
+    if (this.#state !== 'away') throw new SignalingError('INVALID_STATE', 'not waiting to reconnect');
+    const socket = await openSocket(url, createSocket);
+    if (this.#state !== 'away') {
+      socket.close();
+      throw new SignalingError('CONNECTION_CLOSED', 'closed while reconnecting');
+    }
+    const previous = this.#socket;
+    this.#socket = socket;
+    this.#wire(socket);
+    const direct: SignalingClient['call'] = (method, data) => this.#call(method, data, true);
+    try {
+      await handshake(direct);
+    } catch (err) {
+      this.#socket = previous;
+      socket.onclose = socket.onmessage = null;
+      socket.close();
+      throw err;
+    }
+    this.#state = 'open';
+    for (const p of this.#pending.values()) {
+      if (p.sentOn === socket) continue;
+      p.sentOn = socket;
+      socket.send(p.frame);
+    }
   }
 
   /** Opens the WebSocket; rejects with UNREACHABLE if the server cannot be reached. */
@@ -91,12 +155,21 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   get isOpen(): boolean {
-    return !this.#closed && this.socket.readyState === OPEN;
+    return this.#state === 'open' && this.#socket.readyState === OPEN;
+  }
+
+  /** Whether the socket dropped and requests wait for a reconnect. */
+  get isAway(): boolean {
+    return this.#state === 'away';
   }
 
   /** Sends a request and resolves with its data; rejects with a SignalingError (the server's code, or a connection failure). */
-  async call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
-    const reply = await this.request(method, data);
+  call<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
+    return this.#call(method, data, false);
+  }
+
+  async #call<M extends Method>(method: M, data: RequestData<M>, now: boolean): Promise<ResponseData<M>> {
+    const reply = await this.#request(method, data, now);
     if (!reply.ok) throw new SignalingError(reply.error.code, reply.error.message);
     const parsed = requests[method].response.safeParse(reply.data);
     if (!parsed.success) throw new SignalingError('BAD_RESPONSE', `unexpected ${method} response from the server`);
@@ -108,17 +181,31 @@ export class SignalingClient extends Emitter<SignalingEvents> {
    * Data is not checked here (protocol tests send invalid data on purpose).
    */
   request(method: Method | (string & {}), data: unknown): Promise<Reply> {
+    return this.#request(method, data, false);
+  }
+
+  /** `now`: goes out on the current socket even while away (a reconnect's handshake). */
+  #request(method: string, data: unknown, now: boolean): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      if (!this.isOpen) return reject(new SignalingError('CONNECTION_CLOSED', 'not connected to the server'));
+      const held = this.#state === 'away' && !now;
+      if (!held && this.#socket.readyState !== OPEN) {
+        return reject(new SignalingError('CONNECTION_CLOSED', 'not connected to the server'));
+      }
+      if (this.#state === 'closed') return reject(new SignalingError('CONNECTION_CLOSED', 'not connected to the server'));
       const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject });
-      this.socket.send(JSON.stringify({ id, method, data }));
+      const frame = JSON.stringify({ id, method, data });
+      const pending: Pending = { frame, resolve, reject };
+      this.#pending.set(id, pending);
+      if (!held) {
+        pending.sentOn = this.#socket;
+        this.#socket.send(frame);
+      }
     });
   }
 
   /** Sends a frame as it is (tests of malformed input). */
   sendFrame(frame: string | Uint8Array): void {
-    this.socket.send(frame);
+    this.#socket.send(frame);
   }
 
   /** Resolves with the first notification `name` (among the recent ones, or the next) that `match` accepts. */
@@ -163,6 +250,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         console.warn('chorus: malformed notification', msg.notification);
         return;
       }
+      // A notification sent again by a resume that we had already received.
+      if (msg.seq !== undefined) {
+        if (msg.seq <= this.lastSeq) return;
+        this.lastSeq = msg.seq;
+      }
       const notification = { notification: msg.notification, data: data.data } as Notification;
       this.notifications.push(notification);
       if (this.notifications.length > RECENT_LIMIT) this.notifications.shift();
@@ -184,18 +276,19 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   /** Closes the socket; pending requests fail with CONNECTION_CLOSED. No 'close' event. Resolves once it closed (at most 2 s). */
   close(): Promise<void> {
-    this.#closed = true;
+    this.#state = 'closed';
     this.#rejectAll('closed by the client');
-    if (this.socket.readyState === CLOSED) return Promise.resolve();
+    const socket = this.#socket;
+    if (socket.readyState === CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 2000);
-      const onclose = this.socket.onclose;
-      this.socket.onclose = (ev) => {
+      const onclose = socket.onclose;
+      socket.onclose = (ev) => {
         clearTimeout(timer);
         onclose?.(ev);
         resolve();
       };
-      this.socket.close();
+      socket.close();
     });
   }
 }

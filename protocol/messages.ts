@@ -80,6 +80,16 @@ export const transportOptions = z.object({
   dtlsParameters,
 });
 
+const iceServers = z.array(z.object({ urls: z.array(z.string()), username: z.string(), credential: z.string() }));
+
+/** What a client needs to resume its session on a new socket (see `resume`). */
+const resumeGrant = z.object({
+  /** A credential bound to this participant; a new one comes with every resume. */
+  token: z.string(),
+  /** How long the server keeps the participant after the socket dropped (ms). */
+  graceMs: z.number().int().nonnegative(),
+});
+
 export const requests = {
   join: {
     request: z.strictObject({
@@ -99,9 +109,31 @@ export const requests = {
       /** The room's latest chat messages, oldest first. */
       chat: z.array(chatMessage),
       /** TURN servers with time-limited credentials (empty when none is configured). */
-      iceServers: z.array(z.object({ urls: z.array(z.string()), username: z.string(), credential: z.string() })),
+      iceServers,
       /** How to encode the microphone: Opus max average bitrate (bits/s). */
       audio: z.object({ maxBitrate: z.number().int() }),
+      resume: resumeGrant,
+    }),
+  },
+  /**
+   * After the WebSocket dropped: take the same participant (transports, media,
+   * everything) back on a new socket. The join token is checked again; the
+   * notifications after `lastSeq` are sent again (before this response). Requests
+   * re-sent with their old ids are answered, not applied twice.
+   */
+  resume: {
+    request: z.strictObject({
+      protocolVersion: z.number().int(),
+      participantId: id,
+      resumeToken: z.string().min(1).max(128),
+      token: z.string().min(1).max(4096),
+      /** The `seq` of the last notification the client received (0: none). */
+      lastSeq: z.number().int().nonnegative(),
+    }),
+    response: z.object({
+      resume: resumeGrant,
+      /** Fresh TURN credentials (the old ones may be close to expiring). */
+      iceServers: iceServers,
     }),
   },
   createTransport: {
@@ -233,6 +265,7 @@ export const errorCodes = [
   'RATE_LIMITED', // too many chat messages; the message says when to retry
   'ROOM_FULL',
   'ROOM_CLOSED',
+  'RESUME_FAILED', // the session cannot be resumed (gone, wrong credential, too much missed): join again
   'SERVER_BUSY', // no media worker available
   'INTERNAL',
 ] as const;
@@ -249,7 +282,12 @@ export type Response =
 export const serverMessage = z.union([
   z.object({ id: z.number().nullable(), ok: z.literal(true), data: z.unknown() }),
   z.object({ id: z.number().nullable(), ok: z.literal(false), error: errorBody }),
-  z.object({ notification: z.enum(Object.keys(notifications) as [NotificationName]), data: z.unknown() }),
+  // `seq` numbers a participant's notifications (from 1), so that a resume resends exactly the missed ones.
+  z.object({
+    notification: z.enum(Object.keys(notifications) as [NotificationName]),
+    data: z.unknown(),
+    seq: z.number().int().nonnegative().optional(),
+  }),
 ]);
 
 /** Formats zod issues as one line per problem: "path: message". */

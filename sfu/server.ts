@@ -153,6 +153,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       tokens,
       {
         maxMessageBytes: config.signaling.maxMessageBytes,
+        resumeGraceMs: config.signaling.resumeGraceMs,
         audioMaxBitrate: config.audio.maxBitrate,
         turn: config.turn,
         metrics,

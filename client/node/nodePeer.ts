@@ -7,7 +7,7 @@ import { RtpHeader, RtpPacket, MediaStreamTrack as WeriftTrack } from 'werift';
 import WebSocket from 'ws';
 import type { Role } from '../../protocol/messages.ts';
 import { Call, type JoinStep } from '../call.ts';
-import type { SignalingClient, SocketLike } from '../signaling.ts';
+import { type SignalingClient, SignalingError, type SocketLike } from '../signaling.ts';
 import { ensureDtlsKeys, sharedDevice } from './werift.ts';
 
 export { JOIN_STEPS, type JoinStep } from '../call.ts';
@@ -77,7 +77,8 @@ export class NodePeer {
     });
     call.on('ended', (reason, error) => {
       if (this.#closed) return;
-      this.#fail(error ?? new Error(`removed by the server: ${reason}`), error !== undefined);
+      // A refusal from the server (e.g. a resume refused) is an outcome to record, not a crash.
+      this.#fail(error ?? new Error(`removed by the server: ${reason}`), error !== undefined && !(error instanceof SignalingError));
     });
   }
 

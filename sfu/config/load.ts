@@ -37,6 +37,7 @@ export const envOverrides: Record<string, string> = {
   DATABASE_URL: 'database.url',
   CHORUS_EMBEDDED_DB_DIR: 'database.embeddedDataDir',
   CHORUS_LOG_LEVEL: 'log.level',
+  CHORUS_RESUME_GRACE_MS: 'signaling.resumeGraceMs',
 };
 
 type Tree = { [key: string]: unknown };

@@ -30,6 +30,7 @@ export const configSchema = z.strictObject({
   }),
   signaling: z.strictObject({
     maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
+    resumeGraceMs: z.number().int().min(0).max(600_000),
   }),
   turn: z
     .strictObject({

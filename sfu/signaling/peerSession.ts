@@ -18,16 +18,17 @@ import {
   requestEnvelope,
   requests,
 } from '../../protocol/messages.ts';
-import type { Participant, PeerLink } from '../rooms/participant.ts';
+import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import { turnCredentials } from '../media/turnCredentials.ts';
+import { ClientLink, type Send } from './clientLink.ts';
 
 const turnOf = (turn: SessionOptions['turn'], user: string) =>
   turn ? turnCredentials(turn.urls, turn.secret, user, turn.ttlSeconds) : [];
 
-export type Send = (message: Response | { notification: NotificationName; data: unknown }) => void;
+export type { Send };
 
 type Handlers = { [M in Method]: (data: ParsedRequestData<M>) => Promise<ResponseData<M>> };
 
@@ -46,14 +47,23 @@ export interface SessionOptions {
   audioMaxBitrate: number;
   /** TURN servers handed to clients, with time-limited credentials. */
   turn?: { urls: string[]; secret: string; ttlSeconds: number };
+  /** How long a participant whose socket dropped is kept for a resume (ms). */
+  resumeGraceMs: number;
 }
 
+/** A joined participant, with the link its sockets take turns to carry. */
 interface Joined {
   room: Room;
   participant: Participant;
+  link: ClientLink;
+  /** The session whose socket carries the link now. */
+  session?: PeerSession;
 }
 
-export class PeerSession implements PeerLink {
+/** Joined participants by id, shared by every session, for resumes. */
+export type ResumableSessions = Map<string, Joined>;
+
+export class PeerSession {
   readonly #queue = new SerialQueue();
   #joined?: Joined;
   #closed = false;
@@ -64,11 +74,15 @@ export class PeerSession implements PeerLink {
     readonly send: Send,
     readonly options: SessionOptions,
     readonly log: Logger,
+    readonly resumable: ResumableSessions,
+    /** Closes this session's socket (another socket resumed its participant). */
+    readonly disconnect: () => void = () => {},
   ) {}
 
-  notify<N extends NotificationName>(name: N, data: NotificationData<N>): void {
-    if (!this.#closed) this.send({ notification: name, data });
-  }
+  /** Sends on this socket while it is open. */
+  readonly #send: Send = (frame) => {
+    if (!this.#closed) this.send(frame);
+  };
 
   /** Handles one text frame. Resolves when its response has been sent. */
   receive(text: string): Promise<void> {
@@ -96,8 +110,16 @@ export class PeerSession implements PeerLink {
         if (!Object.hasOwn(requests, method)) {
           throw new ChorusError('UNKNOWN_METHOD', `unknown method "${method}"`);
         }
-        const result = await this.#dispatch(method as Method, data ?? {});
-        this.#respond({ id, ok: true, data: result });
+        const run = async (): Promise<Response> => {
+          try {
+            return { id, ok: true, data: await this.#dispatch(method as Method, data ?? {}) };
+          } catch (err) {
+            return { id, ok: false, error: this.#toErrorBody(err) };
+          }
+        };
+        // A joined client's request sent again after a resume is answered once.
+        const joined = this.#joined;
+        this.#respond(joined && id !== null ? await joined.link.once(id, method, this, run) : await run());
       } catch (err) {
         this.#respond({ id, ok: false, error: this.#toErrorBody(err) });
       }
@@ -115,7 +137,7 @@ export class PeerSession implements PeerLink {
 
   #respond(response: Response): void {
     if (!response.ok) this.options.metrics?.wsError(response.error.code);
-    if (!this.#closed) this.send(response);
+    this.#send(response);
   }
 
   #toErrorBody(err: unknown): ErrorBody {
@@ -141,25 +163,44 @@ export class PeerSession implements PeerLink {
     return joined;
   }
 
+  #checkVersion(protocolVersion: number): void {
+    if (protocolVersion !== PROTOCOL_VERSION) {
+      throw new ChorusError(
+        'UNSUPPORTED_PROTOCOL',
+        `this server speaks protocol version ${PROTOCOL_VERSION}, the client ${protocolVersion}: reload the page`,
+      );
+    }
+  }
+
+  /** Another socket resumed our participant: this one no longer speaks for it. */
+  #handOver(): void {
+    this.#joined = undefined;
+    this.#closed = true;
+    this.disconnect();
+  }
+
   readonly #handlers: Handlers = {
     join: async ({ protocolVersion, room: roomName, token }) => {
       const requestedAt = Date.now();
-      if (protocolVersion !== PROTOCOL_VERSION) {
-        throw new ChorusError(
-          'UNSUPPORTED_PROTOCOL',
-          `this server speaks protocol version ${PROTOCOL_VERSION}, the client ${protocolVersion}: reload the page`,
-        );
-      }
+      this.#checkVersion(protocolVersion);
       if (this.#joined && !this.#joined.participant.closed) {
         throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
       }
       const grant = await this.tokens.verify(token, roomName);
-      const { room, participant } = await this.registry.join(grant, this, requestedAt);
+      const link = new ClientLink({ graceMs: this.options.resumeGraceMs }, () => participant.close('disconnected'));
+      const { room, participant } = await this.registry.join(grant, link, requestedAt);
       if (this.#closed) {
         participant.close('disconnected');
         throw new ChorusError('NOT_JOINED', 'connection closed');
       }
-      this.#joined = { room, participant };
+      const joined: Joined = { room, participant, link, session: this };
+      this.resumable.set(participant.id, joined);
+      participant.once('close', () => {
+        this.resumable.delete(participant.id);
+        link.close();
+      });
+      link.attach(this.#send);
+      this.#joined = joined;
       return {
         participantId: participant.id,
         room: room.name,
@@ -171,6 +212,33 @@ export class PeerSession implements PeerLink {
         chat: [...room.chat.history],
         iceServers: turnOf(this.options.turn, participant.id),
         audio: { maxBitrate: this.options.audioMaxBitrate },
+        resume: { token: link.resumeToken, graceMs: this.options.resumeGraceMs },
+      };
+    },
+
+    resume: async ({ protocolVersion, participantId, resumeToken, token, lastSeq }) => {
+      this.#checkVersion(protocolVersion);
+      if (this.#joined && !this.#joined.participant.closed) {
+        throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
+      }
+      const gone = () => new ChorusError('RESUME_FAILED', 'this session cannot be resumed any more: join again');
+      const joined = this.resumable.get(participantId);
+      if (!joined || joined.participant.closed || !joined.link.matches(resumeToken)) throw gone();
+      // The join token again: an expired (or another person's) token does not come back.
+      const grant = await this.tokens.verify(token, joined.room.name);
+      if (grant.identity !== joined.participant.identity) throw gone();
+      if (this.#closed || joined.participant.closed) throw gone();
+      const previous = joined.session;
+      if (!joined.link.resume(this.#send, lastSeq)) {
+        throw new ChorusError('RESUME_FAILED', 'too much happened while you were away: join again');
+      }
+      joined.session = this;
+      this.#joined = joined;
+      if (previous && previous !== this) previous.#handOver();
+      this.log.info('participant resumed', { participant: participantId, room: joined.room.name });
+      return {
+        resume: { token: joined.link.resumeToken, graceMs: this.options.resumeGraceMs },
+        iceServers: turnOf(this.options.turn, participantId),
       };
     },
 
@@ -244,11 +312,19 @@ export class PeerSession implements PeerLink {
     },
   };
 
-  /** The socket closed: whatever this client had in a room goes. */
-  close(): void {
+  /**
+   * The socket closed. `resumable` (the connection broke): a joined participant
+   * keeps its place (media running) for the resume grace period, then leaves.
+   * Otherwise (the client closed it, or the server shuts down) it leaves at once.
+   */
+  close({ resumable }: { resumable: boolean }): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#joined?.participant.close('disconnected');
+    const joined = this.#joined;
     this.#joined = undefined;
+    if (!joined || joined.session !== this) return;
+    joined.session = undefined;
+    if (resumable) joined.link.detach(this.#send);
+    else joined.participant.close('disconnected');
   }
 }

@@ -7,7 +7,7 @@ import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { SIGNALING_PATH } from '../../protocol/messages.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
-import { PeerSession, type SessionOptions } from './peerSession.ts';
+import { PeerSession, type ResumableSessions, type SessionOptions } from './peerSession.ts';
 
 export interface SignalingOptions extends SessionOptions {
   /** How often to ping; a connection that has not answered the previous ping is closed. */
@@ -23,6 +23,8 @@ export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #connections = new Map<WebSocket, Connection>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Joined participants by id, whichever socket carries them (or none, during a resume grace). */
+  readonly #resumable: ResumableSessions = new Map();
 
   constructor(server: Server, registry: RoomRegistry, tokens: TokenService, options: SignalingOptions, log: Logger) {
     // Frames up to 16× the message limit are read so that the client gets a
@@ -37,7 +39,9 @@ export class SignalingServer {
       };
       metrics?.wsConnection(1);
       const conn: Connection = {
-        session: new PeerSession(registry, tokens, send, options, log),
+        session: new PeerSession(registry, tokens, send, options, log, this.#resumable, () =>
+          ws.close(4000, 'resumed on another connection'),
+        ),
         answeredPing: true,
       };
       this.#connections.set(ws, conn);
@@ -47,10 +51,13 @@ export class SignalingServer {
         // Binary frames are not part of the protocol; this text fails as BAD_JSON.
         void conn.session.receive(isBinary ? '<binary frame>' : data.toString());
       });
-      ws.on('close', () => {
+      ws.on('close', (code) => {
         metrics?.wsConnection(-1);
         this.#connections.delete(ws);
-        conn.session.close();
+        // A client that closes its socket (a close frame: the page went away, the
+        // app closed it) has left; a connection that broke (1006: no close frame,
+        // e.g. a reset, a NAT timeout, or no answer to our pings) may be resumed.
+        conn.session.close({ resumable: code === 1006 });
       });
       ws.on('error', (err) => log.debug('socket error', { error: err }));
     });
@@ -71,11 +78,16 @@ export class SignalingServer {
     return this.#connections.size;
   }
 
+  /** Participants kept for a resume whose socket is gone. */
+  get detachedCount(): number {
+    return [...this.#resumable.values()].filter((j) => j.session === undefined).length;
+  }
+
   /** Closes every connection (their participants leave) and stops accepting new ones. */
   close(): void {
     clearInterval(this.#heartbeat);
     for (const [ws, conn] of this.#connections) {
-      conn.session.close();
+      conn.session.close({ resumable: false });
       ws.close(1001, 'server shutting down');
     }
     this.#connections.clear();

@@ -30,23 +30,24 @@ function burstWav(dir: string): string {
   return file;
 }
 
-const METER = `
+const METER = `const BURST_MS = ${BURST_MS};
 class BurstMeter extends AudioWorkletProcessor {
-  constructor() { super(); this.blocks = 0; this.start = -1; this.lastLoud = 0; this.partial = false; }
+  constructor() { super(); this.first = -1; this.start = -1; this.lastLoud = 0; this.partial = false; }
   process(inputs) {
     const ch = inputs[0] && inputs[0][0];
     if (!ch) return true;
     let sum = 0;
     for (let i = 0; i < ch.length; i++) sum += ch[i] * ch[i];
     const loud = Math.sqrt(sum / ch.length) > 0.03;
+    if (this.first < 0) this.first = currentFrame;
     if (loud) {
-      if (this.start < 0) { this.start = currentFrame; this.partial = this.blocks === 0; }
+      // A burst heard within a burst's length (+100 ms) of the start may have begun before we listened.
+      if (this.start < 0) { this.start = currentFrame; this.partial = currentFrame - this.first < (BURST_MS + 100) / 1000 * sampleRate; }
       this.lastLoud = currentFrame + ch.length;
     } else if (this.start >= 0 && currentFrame - this.lastLoud > 0.1 * sampleRate) {
       this.port.postMessage({ ms: ((this.lastLoud - this.start) / sampleRate) * 1000, partial: this.partial });
       this.start = -1;
     }
-    this.blocks++;
     return true;
   }
 }

@@ -18,6 +18,7 @@ let bob: NodePeer;
 /** Well-formed data for each method (what a correct client would send). */
 const validData: Record<Method, Record<string, unknown>> = {
   join: { protocolVersion: PROTOCOL_VERSION, room: 'attack', token: '(signed in beforeAll)' },
+  resume: { protocolVersion: PROTOCOL_VERSION, participantId: 'nope', resumeToken: 'nope', token: 'nope', lastSeq: 0 },
   createTransport: { direction: 'send' },
   connectTransport: { transportId: 'nope', dtlsParameters: remoteDtlsParameters },
   produce: { transportId: 'nope', kind: 'audio', rtpParameters: opusRtpParameters() },
@@ -167,7 +168,14 @@ describe.each(methods)('%s', (method) => {
     await c.close();
   });
 
-  if (method !== 'join') {
+  if (method === 'resume') {
+    it('is refused with RESUME_FAILED for a session that does not exist', async () => {
+      const c = await fresh();
+      expect(await c.request(method, validData[method])).toMatchObject({ ok: false, error: { code: 'RESUME_FAILED' } });
+      await expectSocketWorks(c);
+      await c.close();
+    });
+  } else if (method !== 'join') {
     it('is refused with NOT_JOINED before join', async () => {
       const c = await fresh();
       expect(await c.request(method, validData[method])).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
@@ -189,6 +197,7 @@ describe('out-of-order and foreign requests after join', () => {
 
     await expectError('join', validData.join, 'ALREADY_JOINED');
     await expectError('join', { ...validData.join, protocolVersion: PROTOCOL_VERSION + 1 }, 'UNSUPPORTED_PROTOCOL');
+    await expectError('resume', validData.resume, 'ALREADY_JOINED');
     await expectError('consume', { rtpCapabilities: { codecs: [] } }, 'INVALID_STATE'); // no recv transport yet
     await expectError('produce', validData.produce, 'NOT_FOUND');
     await expectError('consumerReady', { consumerId: 'nope' }, 'NOT_FOUND');

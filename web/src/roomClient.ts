@@ -48,6 +48,8 @@ export interface CallState {
   error?: string;
   /** The browser refused to play audio without a user gesture. */
   audioBlocked: boolean;
+  /** The connection to the server dropped and we are getting it back: the attempt (the call goes on meanwhile). */
+  reconnecting?: number;
 }
 
 export interface JoinOptions {
@@ -148,6 +150,8 @@ export class RoomClient {
     });
     call.on('consumerClosed', ({ participantId }) => this.#updateParticipant(participantId, { stream: undefined }));
     call.on('notification', (n) => this.#onNotification(n));
+    call.on('reconnecting', (attempt) => this.#set({ reconnecting: attempt }));
+    call.on('resumed', () => this.#set({ reconnecting: undefined }));
     call.on('ended', (reason) => this.#fail(endedMessage(reason)));
   }
 
@@ -282,7 +286,7 @@ export class RoomClient {
   #fail(error: string): void {
     if (this.#state.phase === 'left' || this.#state.phase === 'error') return;
     this.#teardown();
-    this.#set({ phase: 'error', error, participants: [], level: 0 });
+    this.#set({ phase: 'error', error, participants: [], level: 0, reconnecting: undefined });
   }
 
   #teardown(): void {

@@ -12,6 +12,11 @@ export function CallView({ client, state }: { client: RoomClient; state: CallSta
         Room <span data-testid="room-name">{state.room}</span>
         {!joined && <small> — connecting…</small>}
       </h2>
+      {state.reconnecting !== undefined && (
+        <p role="status" className="warning" data-testid="reconnecting">
+          Reconnecting to the server… (attempt {state.reconnecting}). You still hear and are heard.
+        </p>
+      )}
       {state.micError && (
         <p role="alert" className="warning" data-testid="mic-error">
           {state.micError}
