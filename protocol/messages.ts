@@ -262,7 +262,7 @@ export const errorCodes = [
   'TOKEN_WRONG_ROOM', // the join token is for another room
   'FORBIDDEN', // your role does not allow this (or a moderator muted/removed you)
   'MEDIA_ERROR', // mediasoup refused the parameters
-  'RATE_LIMITED', // too many chat messages; the message says when to retry
+  'RATE_LIMITED', // too many requests on this socket/identity, or chat messages; the message says when to retry
   'ROOM_FULL',
   'ROOM_CLOSED',
   'RESUME_FAILED', // the session cannot be resumed (gone, wrong credential, too much missed): join again
@@ -270,6 +270,18 @@ export const errorCodes = [
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
+
+/** WebSocket close codes the server closes a socket with (besides 1001 on shutdown, 1009 for a huge frame). */
+export const closeCodes = {
+  /** Another socket resumed this participant. */
+  resumedElsewhere: 4000,
+  /** Neither join nor resume within signaling.joinTimeoutMs of opening. */
+  joinTimeout: 4408,
+  /** Went on sending requests far past the rate limit. */
+  rateLimit: 4429,
+  /** Did not read its socket: more than signaling.maxBufferedBytes waited to be sent. */
+  slowConsumer: 4413,
+} as const;
 
 export const errorBody = z.object({ code: z.enum(errorCodes), message: z.string() });
 export type ErrorBody = z.infer<typeof errorBody>;

@@ -152,9 +152,9 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       rooms,
       tokens,
       {
-        maxMessageBytes: config.signaling.maxMessageBytes,
-        resumeGraceMs: config.signaling.resumeGraceMs,
+        ...config.signaling,
         audioMaxBitrate: config.audio.maxBitrate,
+        maxIncomingBitrate: config.audio.maxIncomingBitrate,
         turn: config.turn,
         metrics,
       },

@@ -38,6 +38,8 @@ export const envOverrides: Record<string, string> = {
   CHORUS_EMBEDDED_DB_DIR: 'database.embeddedDataDir',
   CHORUS_LOG_LEVEL: 'log.level',
   CHORUS_RESUME_GRACE_MS: 'signaling.resumeGraceMs',
+  CHORUS_ALLOWED_ORIGINS: 'signaling.allowedOrigins',
+  CHORUS_TRUST_PROXY: 'signaling.trustProxy',
 };
 
 type Tree = { [key: string]: unknown };
@@ -119,7 +121,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
     const value = env[name];
     if (value === undefined || (value === '' && name !== 'DATABASE_URL')) continue;
     const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret', 'turn.secret'].includes(key);
-    const list = key === 'turn.urls';
+    const list = key === 'turn.urls' || key === 'signaling.allowedOrigins';
     setPath(tree, key, list ? value.split(',').map((u) => u.trim()).filter(Boolean) : text ? value : fromEnvText(value));
     sources.set(key, `env ${name}`);
   }

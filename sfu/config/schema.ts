@@ -23,14 +23,33 @@ export const configSchema = z.strictObject({
     forwardK: z.number().int().min(0).max(100),
     speakerHoldMs: z.number().int().min(0).max(60_000),
   }),
-  audio: z.strictObject({
-    maxBitrate: z.number().int().min(6000).max(510_000),
-    speakingThresholdDbov: z.number().int().min(-127).max(0),
-    levelIntervalMs: z.number().int().min(250).max(5_000),
-  }),
+  audio: z
+    .strictObject({
+      maxBitrate: z.number().int().min(6000).max(510_000),
+      maxIncomingBitrate: z.number().int().min(6000).max(10_000_000),
+      speakingThresholdDbov: z.number().int().min(-127).max(0),
+      levelIntervalMs: z.number().int().min(250).max(5_000),
+    })
+    .refine((a) => a.maxIncomingBitrate >= a.maxBitrate, {
+      message: 'audio.maxIncomingBitrate must be at least audio.maxBitrate (it also carries packet overhead and FEC)',
+      path: ['maxIncomingBitrate'],
+    }),
   signaling: z.strictObject({
     maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
     resumeGraceMs: z.number().int().min(0).max(600_000),
+    // The front door (sfu/signaling/frontDoor.ts).
+    allowedOrigins: z.array(
+      z.union([
+        z.literal('*'),
+        z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin is scheme://host[:port], with no path (or "*")'),
+      ]),
+    ),
+    trustProxy: z.boolean(),
+    maxSocketsPerAddress: z.number().int().min(1).max(100_000),
+    joinTimeoutMs: z.number().int().min(1_000).max(600_000),
+    requestsPerSecond: z.number().min(1).max(10_000),
+    requestBurst: z.number().int().min(10).max(100_000),
+    maxBufferedBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024),
   }),
   turn: z
     .strictObject({

@@ -65,6 +65,7 @@ export class Metrics {
   readonly #wsConnections: client.Gauge;
   readonly #wsMessages: client.Counter<'direction'>;
   readonly #wsErrors: client.Counter<'code'>;
+  readonly #wsRefused: client.Counter<'reason'>;
   readonly #dbWrite: client.Histogram<'result'>;
   readonly #dbDropped: client.Counter;
   readonly #statsSample: client.Histogram;
@@ -192,6 +193,14 @@ export class Metrics {
       labelNames: ['code'],
       registers,
     });
+    this.#wsRefused = new client.Counter({
+      name: 'chorus_ws_refused_total',
+      help:
+        'WebSockets refused or closed by the front door, and requests refused by its rate limit, by reason ' +
+        '(origin, addressLimit, joinTimeout, rateLimited, rateLimitClose, slowConsumer).',
+      labelNames: ['reason'],
+      registers,
+    });
     this.#dbWrite = new client.Histogram({
       name: 'chorus_db_write_duration_seconds',
       help: 'Database writes of session records, by result (ok, retry, failed).',
@@ -215,6 +224,9 @@ export class Metrics {
       for (const c of [this.#rtpPackets, this.#rtpBytes, this.#rtpLost, this.#nacks]) c.inc({ worker: '0', direction }, 0);
     }
     for (const code of ['INVALID_MESSAGE', 'NOT_JOINED', 'INTERNAL']) this.#wsErrors.inc({ code }, 0);
+    for (const reason of ['origin', 'addressLimit', 'joinTimeout', 'rateLimited', 'rateLimitClose', 'slowConsumer']) {
+      this.#wsRefused.inc({ reason }, 0);
+    }
     this.#dbDropped.inc(0);
   }
 
@@ -257,6 +269,11 @@ export class Metrics {
 
   wsError(code: string): void {
     this.#wsErrors.inc({ code });
+  }
+
+  /** The front door refused a socket or a request; `reason` is one of a fixed few. */
+  wsRefused(reason: string): void {
+    this.#wsRefused.inc({ reason });
   }
 
   dbWrite(result: 'ok' | 'retry' | 'failed', seconds: number): void {

@@ -24,6 +24,7 @@ import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import { turnCredentials } from '../media/turnCredentials.ts';
 import { ClientLink, type Send } from './clientLink.ts';
+import type { RefusalReason } from './frontDoor.ts';
 
 const turnOf = (turn: SessionOptions['turn'], user: string) =>
   turn ? turnCredentials(turn.urls, turn.secret, user, turn.ttlSeconds) : [];
@@ -37,6 +38,8 @@ export interface SignalingMetrics {
   wsConnection(delta: 1 | -1): void;
   wsMessage(direction: 'in' | 'out'): void;
   wsError(code: string): void;
+  /** The front door refused or closed a socket (sfu/signaling/frontDoor.ts). */
+  wsRefused(reason: RefusalReason): void;
 }
 
 export interface SessionOptions {
@@ -45,6 +48,8 @@ export interface SessionOptions {
   maxMessageBytes: number;
   /** Opus max average bitrate clients are told to send (bits/s). */
   audioMaxBitrate: number;
+  /** Cap on a send transport's incoming bitrate (bits/s; mediasoup's setMaxIncomingBitrate). */
+  maxIncomingBitrate?: number;
   /** TURN servers handed to clients, with time-limited credentials. */
   turn?: { urls: string[]; secret: string; ttlSeconds: number };
   /** How long a participant whose socket dropped is kept for a resume (ms). */
@@ -66,6 +71,8 @@ export type ResumableSessions = Map<string, Joined>;
 export class PeerSession {
   readonly #queue = new SerialQueue();
   #joined?: Joined;
+  /** The identity this socket last joined or resumed as (kept after leave: the rate limit is theirs). */
+  #identity?: string;
   #closed = false;
 
   constructor(
@@ -84,8 +91,17 @@ export class PeerSession {
     if (!this.#closed) this.send(frame);
   };
 
-  /** Handles one text frame. Resolves when its response has been sent. */
-  receive(text: string): Promise<void> {
+  /** Whom this socket has joined or resumed as; undefined until then. */
+  get identity(): string | undefined {
+    return this.#identity;
+  }
+
+  /**
+   * Handles one text frame. Resolves when its response has been sent.
+   * `refused` (the front door's rate limit): answered with that error, in
+   * order with the others, without being run.
+   */
+  receive(text: string, refused?: ChorusError): Promise<void> {
     return this.#queue.push(async () => {
       let id: number | null = null;
       try {
@@ -102,6 +118,7 @@ export class PeerSession {
         if (typeof json === 'object' && json !== null && Number.isInteger((json as { id?: unknown }).id)) {
           id = (json as { id: number }).id;
         }
+        if (refused) throw refused;
         const envelope = requestEnvelope.safeParse(json);
         if (!envelope.success) {
           throw new ChorusError('INVALID_MESSAGE', `not a request: ${describeIssues(envelope.error)}`);
@@ -201,6 +218,7 @@ export class PeerSession {
       });
       link.attach(this.#send);
       this.#joined = joined;
+      this.#identity = participant.identity;
       return {
         participantId: participant.id,
         room: room.name,
@@ -234,6 +252,7 @@ export class PeerSession {
       }
       joined.session = this;
       this.#joined = joined;
+      this.#identity = joined.participant.identity;
       if (previous && previous !== this) previous.#handOver();
       this.log.info('participant resumed', { participant: participantId, room: joined.room.name });
       return {
@@ -245,6 +264,8 @@ export class PeerSession {
     createTransport: async ({ direction }) => {
       const { room, participant } = this.#need();
       const t = await room.createTransport(participant, direction);
+      // What a client may send is capped (bandwidth estimation tells its sender), whatever its SDP says.
+      if (direction === 'send' && this.options.maxIncomingBitrate) await t.setMaxIncomingBitrate(this.options.maxIncomingBitrate);
       return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
     },
 
