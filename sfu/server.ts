@@ -131,7 +131,13 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     const app = createHttpApp({
       readiness: { workers: () => pool.workers.length, database: () => isReachable(db) },
       webRoot,
-      devTokens: config.auth.devTokens ? { tokens, ttlSeconds: config.auth.devTokenTtlSeconds } : undefined,
+      devTokens: config.auth.devTokens
+        ? {
+            tokens,
+            ttlSeconds: config.auth.devTokenTtlSeconds,
+            occupants: (room: string) => rooms.rooms.get(room)?.participants.size ?? 0,
+          }
+        : undefined,
       routers: [adminRoutes(rooms, config.admin.secret), metricsRoutes(metrics)],
       log: log.child('http'),
     });

@@ -1,4 +1,5 @@
-// The HTTP API (koa): health and readiness probes, and the built web client.
+// The HTTP API (koa): health and readiness probes, and the built web client,
+// every response with security headers (securityHeaders.ts).
 // The WebSocket endpoint shares the same server (see signaling/wsServer.ts).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,10 +7,10 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import serve from 'koa-static';
-import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
-import { devTokenRoutes } from './devTokens.ts';
+import { type DevTokenOptions, devTokenRoutes } from './devTokens.ts';
 import { jsonErrors } from './errors.ts';
+import { securityHeaders } from './securityHeaders.ts';
 
 export interface Readiness {
   /** Live mediasoup workers. */
@@ -23,7 +24,7 @@ export interface HttpAppOptions {
   /** Folder of the built web client. */
   webRoot: string;
   /** Dev mode: serve POST /dev/token. */
-  devTokens?: { tokens: TokenService; ttlSeconds: number };
+  devTokens?: DevTokenOptions;
   /** Extra routers (the admin API). */
   routers?: Router[];
   log: Logger;
@@ -32,6 +33,8 @@ export interface HttpAppOptions {
 export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log }: HttpAppOptions): Koa {
   const app = new Koa();
   const router = new Router();
+  // First: jsonErrors answers every error itself, so these headers are never cleared by koa's own error handler.
+  app.use(securityHeaders());
   app.use(jsonErrors(log));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }));
 
@@ -47,7 +50,7 @@ export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log
     ctx.body = { status: ready ? 'ready' : 'not ready', workers, database: database ? 'reachable' : 'unreachable' };
   });
 
-  for (const r of [router, ...(devTokens ? [devTokenRoutes(devTokens.tokens, devTokens.ttlSeconds)] : []), ...routers]) {
+  for (const r of [router, ...(devTokens ? [devTokenRoutes(devTokens)] : []), ...routers]) {
     app.use(r.routes());
     app.use(r.allowedMethods());
   }

@@ -1,22 +1,53 @@
 // Dev mode only (auth.devTokens): POST /dev/token {room, name, role?} gives a
 // join token to anyone, so the web client works without an app backend.
+//
+// Nobody chooses to be a moderator: `role` may be `speaker` (the default) or
+// `listener`. The rule: a speaker's token is a *moderator* token when the room
+// has nobody in it at that moment and no other moderator token for it was
+// handed out in the last CLAIM_MS (so two pages opening the same link at once
+// do not both get it). Everyone after that is what they asked for.
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { TokenService } from '../auth/tokens.ts';
-import { describeIssues, displayName, roleSchema, roomName } from '../../protocol/messages.ts';
+import { describeIssues, displayName, roomName } from '../../protocol/messages.ts';
 import { HttpError } from './errors.ts';
 
-const body = z.strictObject({ room: roomName, name: displayName, role: roleSchema.default('speaker') });
+/** How long a moderator token keeps an empty room's moderator place for its holder to join. */
+export const CLAIM_MS = 10_000;
 
-export function devTokenRoutes(tokens: TokenService, ttlSeconds: number): Router {
+const body = z.strictObject({ room: roomName, name: displayName, role: z.string().default('speaker') });
+
+export interface DevTokenOptions {
+  tokens: TokenService;
+  ttlSeconds: number;
+  /** Participants in the room now (0 when it is not open). */
+  occupants(room: string): number;
+}
+
+export function devTokenRoutes({ tokens, ttlSeconds, occupants }: DevTokenOptions): Router {
   const router = new Router();
+  /** Rooms whose moderator token was handed out recently, and when. */
+  const claims = new Map<string, number>();
   router.post('/dev/token', async (ctx) => {
     const parsed = body.safeParse(ctx.request.body);
     if (!parsed.success) throw new HttpError(400, 'INVALID_MESSAGE', describeIssues(parsed.error));
-    const { room, name, role } = parsed.data;
+    const { room, name, role: asked } = parsed.data;
+    if (asked === 'moderator') {
+      throw new HttpError(403, 'FORBIDDEN', 'moderator cannot be chosen: the first person in an empty room gets it');
+    }
+    if (asked !== 'speaker' && asked !== 'listener') {
+      throw new HttpError(400, 'INVALID_MESSAGE', 'role: speaker or listener');
+    }
+    const now = Date.now();
+    for (const [r, at] of claims) if (now - at >= CLAIM_MS) claims.delete(r);
+    let role: 'speaker' | 'listener' | 'moderator' = asked;
+    if (asked === 'speaker' && occupants(room) === 0 && !claims.has(room)) {
+      role = 'moderator';
+      claims.set(room, now);
+    }
     const token = await tokens.sign({ identity: `dev-${randomUUID()}`, room, displayName: name, role }, ttlSeconds);
-    ctx.body = { token, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
+    ctx.body = { token, role, expiresAt: new Date(now + ttlSeconds * 1000).toISOString() };
   });
   return router;
 }

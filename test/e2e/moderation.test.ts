@@ -9,10 +9,12 @@ let pages: Record<'moderator' | 'speaker' | 'listener', InRoom>;
 
 beforeAll(async () => {
   chorus = await startTestChorus();
+  // Nobody can ask for moderator: on a dev-mode server the first page in the
+  // empty room gets it (sfu/http/devTokens.ts), the pages after it do not.
   pages = await joinRoomInBrowsers(chorus, 'moderated', [
+    { name: 'moderator', hz: 0 },
     { name: 'speaker', hz: 660 },
     { name: 'listener', hz: 0 },
-    { name: 'moderator', hz: 0, role: 'moderator' },
   ]);
 }, 90_000);
 

@@ -162,13 +162,31 @@ describe('dev tokens', () => {
   const post = (body: unknown) =>
     fetch(`${chorus.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-  it('hands out a working token for a room, name and role', async () => {
-    const res = await post({ room: 'dev', name: 'Dana', role: 'moderator' });
+  it('hands out a working token; only the first person in an empty room is a moderator, and nobody can ask to be one', async () => {
+    // Asking for moderator is refused outright.
+    const asked = await post({ room: 'dev', name: 'Mallory', role: 'moderator' });
+    expect(asked.status).toBe(403);
+    expect(await asked.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    // The first token for the empty room is a moderator's...
+    const res = await post({ room: 'dev', name: 'Dana' });
     expect(res.status).toBe(200);
-    const { token, expiresAt } = (await res.json()) as { token: string; expiresAt: string };
+    const { token, role, expiresAt } = (await res.json()) as { token: string; role: string; expiresAt: string };
+    expect(role).toBe('moderator');
     expect(new Date(expiresAt).getTime()).toBeGreaterThan(Date.now());
+    // ...and so is held for its holder: a second page opening the same link at once is a speaker.
+    const racing = (await (await post({ room: 'dev', name: 'Eve' })).json()) as { role: string };
+    expect(racing.role).toBe('speaker');
     const c = await client();
     expect(await join(c, 'dev', token)).toMatchObject({ ok: true, data: { displayName: 'Dana', role: 'moderator' } });
+    // The room has someone in it now: later speakers are speakers, listeners listeners.
+    const later = (await (await post({ room: 'dev', name: 'Finn' })).json()) as { token: string; role: string };
+    expect(later.role).toBe('speaker');
+    expect(await join(await client(), 'dev', later.token)).toMatchObject({ ok: true, data: { role: 'speaker' } });
+    const listener = (await (await post({ room: 'dev', name: 'Gus', role: 'listener' })).json()) as { role: string };
+    expect(listener.role).toBe('listener');
+    // Someone asking to listen in an empty room stays a listener.
+    const quiet = (await (await post({ room: 'dev-empty', name: 'Hal', role: 'listener' })).json()) as { role: string };
+    expect(quiet.role).toBe('listener');
   });
 
   it('answers bad requests with a JSON error', async () => {

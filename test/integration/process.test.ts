@@ -97,7 +97,7 @@ describe('the chorus process', () => {
     const { token } = (await minted.json()) as { token: string };
     const c = await ProtocolClient.connect(target.wsUrl);
     const joined = await c.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'laptop', token });
-    expect(joined).toMatchObject({ displayName: 'Me', role: 'speaker' });
+    expect(joined).toMatchObject({ displayName: 'Me', role: 'moderator' }); // dev mode: the first in a room
     expect(joined.participants).toEqual([]);
     const closed = new Promise((r) => c.ws.once('close', r));
     // A call: two WebRTC peers hear each other through the process.

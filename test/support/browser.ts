@@ -33,7 +33,11 @@ export interface BrowserParticipant {
  * Launches a browser whose fake microphone plays `micWav`; with `micWav`
  * undefined, the user denies microphone access instead.
  */
-export async function launchParticipant(micWav: string | undefined, extraArgs: string[] = []): Promise<BrowserParticipant> {
+export async function launchParticipant(
+  micWav: string | undefined,
+  extraArgs: string[] = [],
+  { bypassCSP = false }: { bypassCSP?: boolean } = {},
+): Promise<BrowserParticipant> {
   if (!executablePath) throw new Error('Chromium is not installed: run npm run setup:test');
   const microphone = micWav
     ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${micWav}`]
@@ -54,7 +58,9 @@ export async function launchParticipant(micWav: string | undefined, extraArgs: s
       ...extraArgs,
     ],
   });
-  const page = await browser.newPage();
+  // bypassCSP: only for a test that loads its own instruments into the page (a blob: AudioWorklet),
+  // which the server's Content-Security-Policy (script-src 'self') refuses, as it should.
+  const page = await browser.newPage({ bypassCSP });
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
   return { browser, page, close: () => browser.close() };
 }
@@ -118,17 +124,19 @@ export interface InRoom extends BrowserParticipant {
  * does (dev-mode token), with a fake microphone playing `hz` (0 = silence).
  * Each page then gets a click, as a person would give it: on "enable audio"
  * when autoplay is blocked, else anywhere; it also lets the test's own
- * AudioContext start.
+ * AudioContext start. Pages join one after another, so the first one is the
+ * room's moderator (dev tokens: the first person in an empty room).
  */
 export async function joinRoomInBrowsers<Name extends string>(
   chorus: TestChorus,
   room: string,
-  people: readonly { name: Name; hz: number; role?: string }[],
+  people: readonly { name: Name; hz: number; role?: 'speaker' | 'listener' }[],
+  { bypassCSP = false }: { bypassCSP?: boolean } = {},
 ): Promise<Record<Name, InRoom>> {
   const dir = tempDir();
   const joined = {} as Record<Name, InRoom>;
   for (const { name, hz, role } of people) {
-    const p = await launchParticipant(toneWav(dir, hz));
+    const p = await launchParticipant(toneWav(dir, hz), [], { bypassCSP });
     await p.page.goto(`${chorus.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
     await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
     const enable = p.page.getByTestId('enable-audio');

@@ -4,18 +4,22 @@ interface Props {
   initialRoom: string;
   initialName: string;
   mics: { deviceId: string; label: string }[];
+  /** The room of the invitation this tab holds: joining it needs no name (the invitation has one). */
+  invitedTo?: string;
   onRefreshMics(): void;
   onJoin(room: string, name: string, micId?: string): void;
 }
 
-export function JoinForm({ initialRoom, initialName, mics, onRefreshMics, onJoin }: Props) {
+export function JoinForm({ initialRoom, initialName, mics, invitedTo, onRefreshMics, onJoin }: Props) {
   const [room, setRoom] = useState(initialRoom);
   const [name, setName] = useState(initialName);
   const [micId, setMicId] = useState('');
 
+  const invited = invitedTo !== undefined && room.trim() === invitedTo;
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (room.trim() && name.trim()) onJoin(room.trim(), name.trim(), micId || undefined);
+    if (room.trim() && (name.trim() || invited)) onJoin(room.trim(), name.trim(), micId || undefined);
   };
 
   return (
@@ -26,7 +30,14 @@ export function JoinForm({ initialRoom, initialName, mics, onRefreshMics, onJoin
       </label>
       <label>
         Your name
-        <input name="name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={48} />
+        <input
+          name="name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required={!invited}
+          placeholder={invited ? 'from your invitation' : undefined}
+          maxLength={48}
+        />
       </label>
       <label>
         Microphone
