@@ -89,6 +89,38 @@ describe('the web client explains what went wrong', () => {
     expect(await page.locator('input[name="room"]').inputValue()).toBe('refused');
   });
 
+  it('with an invitation link: takes the token out of the address bar, and a reload and Rejoin still use it', async () => {
+    const { page } = browser;
+    const token = await chorus.tokens.sign({ identity: 'guest', room: 'invited', displayName: 'Guest', role: 'speaker' }, 600);
+    const devTokenRequests: string[] = [];
+    const onRequest = (r: { url(): string }) => r.url().includes('/dev/token') && devTokenRequests.push(r.url());
+    page.on('request', onRequest);
+    const inRoom = () => [...(chorus.rooms.rooms.get('invited')?.participants.values() ?? [])].map((p) => p.identity);
+    try {
+      await page.goto(`${chorus.url}/?room=invited&token=${token}`);
+      await page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+      expect(page.url()).not.toContain('token');
+      expect(new URL(page.url()).searchParams.get('room')).toBe('invited');
+      expect(inRoom()).toEqual(['guest']);
+      // A reload joins again with the invitation (kept in the tab's sessionStorage).
+      await page.reload();
+      await page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+      await until(() => inRoom().length === 1 && inRoom()[0] === 'guest', 'the guest back in the room');
+      expect(page.url()).not.toContain('token');
+      // Leave, then Rejoin from the form: the invitation again, not a dev token.
+      await page.getByTestId('leave').click();
+      await page.getByRole('button', { name: 'Join' }).waitFor();
+      await until(() => inRoom().length === 0, 'the guest gone');
+      await page.getByRole('button', { name: 'Join' }).click();
+      await page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+      expect(inRoom()).toEqual(['guest']);
+      expect(devTokenRequests).toEqual([]);
+      await page.getByTestId('leave').click();
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   it('with the server gone: says it cannot be reached', async () => {
     const { page } = browser;
     await page.goto(`${chorus.url}/`);
