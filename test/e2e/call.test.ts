@@ -3,7 +3,7 @@
 // participant, each carrying that participant's tone (frequency analysis) and
 // actually playing, and never its own voice.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
+import { type InRoom, cspViolations, hearing, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
 const tones = [440, 660, 880] as const;
@@ -56,6 +56,8 @@ afterEach(async () => {
     if (!room.participants.has(p.id)) continue;
     expect(await p.page.locator(`audio[data-testid="remote-audio"][data-participant-id="${p.id}"]`).count()).toBe(0);
   }
+  // The page runs entirely within Chorus's Content-Security-Policy.
+  for (const p of people.values()) expect(await cspViolations(p.page), 'CSP violations').toEqual([]);
 });
 
 afterAll(async () => {

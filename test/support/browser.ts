@@ -62,7 +62,18 @@ export async function launchParticipant(
   // which the server's Content-Security-Policy (script-src 'self') refuses, as it should.
   const page = await browser.newPage({ bypassCSP });
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  // Anything the server's Content-Security-Policy blocks is recorded (see cspViolations).
+  await page.addInitScript(() => {
+    const w = window as unknown as { __cspViolations: string[] };
+    w.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   return { browser, page, close: () => browser.close() };
+}
+
+/** What the page's Content-Security-Policy blocked so far (directive and URI), since it loaded. */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? []);
 }
 
 /** What one remote <audio> element plays. */
