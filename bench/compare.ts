@@ -54,7 +54,8 @@ async function startServer(kind: 'chorus' | 'bare', forwardK = 3): Promise<Serve
     });
   } else {
     const config = path.join(dir, 'chorus.yaml');
-    fs.writeFileSync(config, `rooms:\n  forwardK: ${forwardK}\n  maxParticipants: 200\n`);
+    // The load generator's participants all connect from this machine: no per-address cap.
+    fs.writeFileSync(config, `rooms:\n  forwardK: ${forwardK}\n  maxParticipants: 200\nsignaling:\n  maxSocketsPerAddress: 100000\n`);
     child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
       cwd: projectRoot,
       env: {

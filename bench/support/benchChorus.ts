@@ -22,6 +22,8 @@ export async function startBenchChorus(overrides: Record<string, object> = {}): 
       ...overrides,
       http: { host: '127.0.0.1', port: 0 },
       media: { workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', rtcPortBase: 0, ...overrides.media },
+      // Every simulated participant connects from this one machine.
+      signaling: { maxSocketsPerAddress: 100_000, ...overrides.signaling },
       database: { embeddedDataDir: path.join(dataDir, 'pgdata') },
     },
   });
