@@ -103,6 +103,7 @@ export class SignalingServer {
         metrics?.wsRefused('joinTimeout');
         ws.close(closeCodes.joinTimeout, 'join or resume first');
       }, options.joinTimeoutMs);
+      joinDeadline.unref();
       ws.on('pong', () => (conn.answeredPing = true));
       ws.on('message', (data, isBinary) => {
         metrics?.wsMessage('in');
