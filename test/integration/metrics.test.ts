@@ -100,7 +100,10 @@ describe('/metrics during a call', () => {
     for (const id of [ada.participantId, bob.participantId, 'metered']) expect(text).not.toContain(id);
     const labelNames = new Set(samples.flatMap((s) => Object.keys(s.labels)));
     expect([...labelNames].sort()).toEqual(expect.arrayContaining(['direction', 'worker']));
-    for (const name of labelNames) expect(['worker', 'direction', 'code', 'result', 'le', 'quantile', 'version', 'major', 'minor', 'patch', 'space', 'type', 'kind']).toContain(name);
+    for (const name of labelNames) expect(['worker', 'direction', 'code', 'result', 'reason', 'le', 'quantile', 'version', 'major', 'minor', 'patch', 'space', 'type', 'kind']).toContain(name);
+    // The front door's refusal reasons are a fixed few.
+    const reasons = samples.filter((s) => s.name === 'chorus_ws_refused_total').map((s) => s.labels.reason);
+    expect(reasons.sort()).toEqual(['addressLimit', 'joinTimeout', 'origin', 'rateLimitClose', 'rateLimited', 'slowConsumer']);
   });
 });
 
