@@ -38,6 +38,7 @@ export const envOverrides: Record<string, string> = {
   CHORUS_EMBEDDED_DB_DIR: 'database.embeddedDataDir',
   CHORUS_LOG_LEVEL: 'log.level',
   CHORUS_RESUME_GRACE_MS: 'signaling.resumeGraceMs',
+  CHORUS_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 };
 
 type Tree = { [key: string]: unknown };

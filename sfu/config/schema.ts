@@ -16,6 +16,14 @@ export const configSchema = z.strictObject({
     announcedAddress: z.string().min(1),
     rtcPortBase: z.number().int().min(0).max(65535),
     workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
+    workerRestarts: z.strictObject({
+      max: z.number().int().min(0).max(1000),
+      windowMs: z.number().int().min(1000).max(86_400_000),
+    }),
+    healthCheck: z.strictObject({
+      intervalMs: z.number().int().min(0).max(600_000),
+      timeoutMs: z.number().int().min(100).max(600_000),
+    }),
   }),
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),
@@ -66,6 +74,8 @@ export const configSchema = z.strictObject({
     qualityWriteIntervalMs: z.number().int().min(1_000).max(3_600_000),
   }),
   log: z.strictObject({ level: logLevel }),
+  /** SIGTERM (or an uncaught exception): drain, flush, exit; exit anyway after this long. */
+  shutdownTimeoutMs: z.number().int().min(1_000).max(600_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
