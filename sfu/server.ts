@@ -113,7 +113,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     );
     // Metrics, and the statistics sampler that feeds them and the quality records.
     const metrics: Metrics = new Metrics(mediaState(pool, rooms, (): number => recorder.queued), config.metrics);
-    const recorder: SessionRecorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'), metrics);
+    const recorder: SessionRecorder = new SessionRecorder(db, config.database, log.child('db'), metrics);
     recorder.attach(rooms);
     pool.on('workerDied', (w) => metrics.forgetWorker(w.index));
     const sampler = new StatsSampler(rooms, pool, metrics, log.child('stats'));

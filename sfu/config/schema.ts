@@ -67,6 +67,7 @@ export const configSchema = z.strictObject({
     url: z.union([z.literal(''), z.url({ protocol: /^postgres(ql)?$/ })]),
     embeddedDataDir: z.string().min(1),
     maxQueuedWrites: z.number().int().min(100),
+    maxQueueBytes: z.number().int().min(65_536),
   }),
   metrics: z.strictObject({
     statsIntervalMs: z.number().int().min(250).max(600_000),
