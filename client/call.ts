@@ -42,6 +42,10 @@ export interface CallOptions {
   /** The microphone track to send; without one (or as a listener) the call is listen-only. */
   track?: MediaStreamTrack;
   codecOptions?: types.ProducerCodecOptions;
+  /** A join token for a rejoin (e.g. a fresh dev token); without it the first token is used again. */
+  refreshToken?(): Promise<string>;
+  /** How long to keep trying to rejoin when the server lost the session (ms; default 60 s, 0 = never rejoin). */
+  rejoinForMs?: number;
   /** Tests only: alter the DTLS parameters we announce (e.g. a wrong fingerprint, to make DTLS fail). */
   transformDtlsParameters?(dtls: types.DtlsParameters): types.DtlsParameters;
 }
@@ -67,6 +71,10 @@ type CallEvents = {
   reconnecting: [number];
   /** The server handed our session back on a new connection: nothing was lost. */
   resumed: [];
+  /** The server lost our session (the reason); we join again (attempt 1, 2, …). */
+  rejoining: [number, LeaveReason];
+  /** Joined again (a new participant id; 'joined' came first with the new state). */
+  rejoined: [];
   /** The call ended without us leaving: the reason says who ended it (and the error, when one did). */
   ended: [LeaveReason, Error | undefined];
 };
@@ -86,6 +94,12 @@ export class Call extends Emitter<CallEvents> {
   #chain: Promise<void> = Promise.resolve();
   #ended = false;
   #signaling?: SignalingClient;
+  /** The join token in use (a rejoin may get a fresh one from options.refreshToken). */
+  #token = '';
+  #track?: MediaStreamTrack;
+  #muted = false;
+  /** Set once we leave or close: nothing is rejoined after that. */
+  #closing = false;
   #resumeGrant?: JoinResponse['resume'];
   /** How many reconnect attempts the current drop has taken (0: connected). */
   reconnectAttempts = 0;
@@ -93,6 +107,7 @@ export class Call extends Emitter<CallEvents> {
   /** A call not yet joined: add listeners, then join(). */
   constructor(readonly options: CallOptions) {
     super();
+    this.#track = options.track;
   }
 
   /** Connects, joins and sets up media: `new Call(options)` then `join()`. */
@@ -105,29 +120,38 @@ export class Call extends Emitter<CallEvents> {
   /** Connects, joins the room and sets up media; rejects (with everything closed) if any step fails. */
   async join(): Promise<void> {
     if (this.#signaling) throw new Error('join() was called twice');
+    try {
+      await this.#connect(this.options.token);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** A new signaling connection, then the join sequence on it (the first join, or a rejoin). */
+  async #connect(token: string): Promise<void> {
     const signaling = await SignalingClient.connect(this.options.url, this.options.createSocket);
     this.#signaling = signaling;
+    this.#token = token;
     this.connectedAt = Date.now();
+    const current = () => this.#signaling === signaling;
     signaling.on('notification', (n) => {
+      if (!current()) return;
       // Being removed ends the call at once: what is still queued no longer matters.
       const endedBy = this.#endingReason(n);
       if (endedBy) {
-        this.#end(endedBy);
         this.emit('notification', n);
+        this.#end(endedBy);
         return;
       }
       this.#chain = this.#chain.then(() => this.#apply(n)).catch((err) => this.#onError(err));
     });
     signaling.on('close', () => {
+      if (!current()) return;
       if (signaling.isAway) void this.#resume();
       else this.#end('disconnected');
     });
-    try {
-      await this.#join();
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
+    await this.#join(token);
   }
 
   /** The signaling connection (once join() has connected). */
@@ -155,8 +179,9 @@ export class Call extends Emitter<CallEvents> {
     return this.#ended;
   }
 
-  async #join(): Promise<void> {
-    const { room, token, track, codecOptions } = this.options;
+  async #join(token: string): Promise<void> {
+    const { room, codecOptions } = this.options;
+    const track = this.#track;
     const joined = await this.signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     this.#joined = joined;
     this.#resumeGrant = joined.resume;
@@ -174,6 +199,8 @@ export class Call extends Emitter<CallEvents> {
         codecOptions: { ...codecOptions, opusMaxAverageBitrate: joined.audio.maxBitrate },
         stopTracks: false,
       });
+      // A rejoin keeps what the person chose.
+      if (this.#muted) await this.setMuted(true);
       this.#step('produced');
     }
     await this.#createTransport('recv');
@@ -274,7 +301,7 @@ export class Call extends Emitter<CallEvents> {
             protocolVersion: PROTOCOL_VERSION,
             participantId: this.participantId,
             resumeToken: this.#resumeGrant!.token,
-            token: this.options.token,
+            token: this.#token,
             lastSeq: signaling.lastSeq,
           });
           this.#resumeGrant = resumed.resume;
@@ -300,8 +327,9 @@ export class Call extends Emitter<CallEvents> {
     this.#end('disconnected', err instanceof Error ? err : new Error(String(err)));
   }
 
-  /** Pauses or resumes the microphone and tells the server. */
+  /** Pauses or resumes the microphone and tells the server (and keeps it so across a rejoin). */
   async setMuted(muted: boolean): Promise<void> {
+    this.#muted = muted;
     if (!this.#producer) return;
     if (muted) this.#producer.pause();
     else this.#producer.resume();
@@ -310,11 +338,13 @@ export class Call extends Emitter<CallEvents> {
 
   /** Switches the microphone without renegotiation. */
   async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    this.#track = track;
     await this.#producer?.replaceTrack({ track });
   }
 
   /** Tells the server we leave, then closes everything. */
   async leave(): Promise<void> {
+    this.#closing = true;
     if (!this.#ended) {
       this.#ended = true;
       await this.signaling.call('leave', {}).catch(() => {}); // leaving anyway
@@ -323,14 +353,66 @@ export class Call extends Emitter<CallEvents> {
   }
 
   #end(reason: LeaveReason, error?: Error): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#rejoining) return;
+    const rejoinFor = this.options.rejoinForMs ?? 60_000;
+    if (this.#joined && !this.#closing && rejoinFor > 0 && REJOIN_AFTER.has(reason)) {
+      void this.#rejoin(reason, Date.now() + rejoinFor);
+      return;
+    }
     this.#ended = true;
     void this.close();
     this.emit('ended', reason, error);
   }
 
+  #rejoining = false;
+
+  /**
+   * The server lost our session (it restarted, the room's worker died, the
+   * resume was refused, the media failed for good): join the same room again,
+   * as the same person with the same microphone and mute state, with backoff,
+   * until `deadline`. Refusals that another try would not change end the call.
+   */
+  async #rejoin(reason: LeaveReason, deadline: number): Promise<void> {
+    this.#rejoining = true;
+    let lastError: Error | undefined;
+    this.#dropMedia();
+    void this.#signaling?.close();
+    for (let attempt = 1; !this.#closing; attempt++) {
+      await sleep(backoffMs(attempt));
+      if (this.#closing || Date.now() > deadline) break;
+      this.emit('rejoining', attempt, reason);
+      try {
+        const token = (await this.options.refreshToken?.()) ?? this.#token;
+        await this.#connect(token);
+        this.#rejoining = false;
+        this.emit('rejoined');
+        return;
+      } catch (err) {
+        lastError = err instanceof Error ? err : new Error(String(err));
+        this.#dropMedia();
+        void this.#signaling?.close();
+        if (err instanceof SignalingError && FINAL_REFUSALS.has(err.code)) break;
+      }
+    }
+    this.#rejoining = false;
+    if (this.#closing) return;
+    this.#ended = true;
+    void this.close();
+    this.emit('ended', reason, lastError);
+  }
+
+  /** Closes transports and consumers (telling the app each consumer went), keeping the track. */
+  #dropMedia(): void {
+    for (const t of this.#transports) t.close();
+    this.#transports = [];
+    for (const remote of [...this.#consumers.values()]) this.#dropConsumer(remote);
+    this.#producer = undefined;
+    this.#chain = Promise.resolve();
+  }
+
   /** Closes transports, consumers and the socket (idempotent; no 'ended' event); resolves once the socket closed. */
   close(): Promise<void> {
+    this.#closing = true;
     this.#ended = true;
     for (const t of this.#transports) t.close();
     this.#transports = [];
@@ -339,6 +421,18 @@ export class Call extends Emitter<CallEvents> {
     return this.#signaling?.close() ?? Promise.resolve();
   }
 }
+
+/** Why the server may have lost our session in a way a new join repairs. */
+const REJOIN_AFTER: ReadonlySet<LeaveReason> = new Set(['disconnected', 'workerDied', 'serverShutdown']);
+/** Refusals another join attempt would get again. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'TOKEN_WRONG_ROOM',
+  'FORBIDDEN',
+  'UNSUPPORTED_PROTOCOL',
+  'INVALID_MESSAGE',
+]);
 
 /** Reconnect delays: the first at once (spread a little), then doubling to 5 s, each ±30 %. */
 export function backoffMs(attempt: number): number {

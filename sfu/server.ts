@@ -35,6 +35,9 @@ export interface ChorusServer {
   tokens: TokenService;
   metrics: Metrics;
   sampler: StatsSampler;
+  /** Stop taking calls: /readyz says draining, new joins are refused, every client is told (roomClosed: serverShutdown). */
+  drain(): Promise<void>;
+  /** Drains, then closes everything in reverse order of opening. */
   stop(): Promise<void>;
 }
 
@@ -45,7 +48,17 @@ export interface StartOptions {
 
 export async function startChorus(config: Config, log: Logger, { webRoot = webDist }: StartOptions = {}): Promise<ChorusServer> {
   const closers: (() => Promise<void> | void)[] = [];
+  let draining = false;
+  /** Set once the rooms and sockets exist. */
+  let drainCalls: (() => Promise<void>) | undefined;
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    log.info('draining: refusing new calls and telling every client');
+    await drainCalls?.();
+  };
   const stop = async () => {
+    await drain();
     for (const close of closers.splice(0).reverse()) {
       try {
         await close();
@@ -81,6 +94,8 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       announcedAddress,
       rtcPortBase: config.media.rtcPortBase,
       workerLogLevel: config.media.workerLogLevel,
+      restarts: config.media.workerRestarts,
+      health: config.media.healthCheck,
       log: log.child('workers'),
     });
     closers.push(() => pool.close());
@@ -98,7 +113,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     );
     // Metrics, and the statistics sampler that feeds them and the quality records.
     const metrics: Metrics = new Metrics(mediaState(pool, rooms, (): number => recorder.queued), config.metrics);
-    const recorder: SessionRecorder = new SessionRecorder(db, config.database.maxQueuedWrites, log.child('db'), metrics);
+    const recorder: SessionRecorder = new SessionRecorder(db, config.database, log.child('db'), metrics);
     recorder.attach(rooms);
     pool.on('workerDied', (w) => metrics.forgetWorker(w.index));
     const sampler = new StatsSampler(rooms, pool, metrics, log.child('stats'));
@@ -129,7 +144,12 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
 
     // HTTP + WebSocket on one port.
     const app = createHttpApp({
-      readiness: { workers: () => pool.workers.length, database: () => isReachable(db) },
+      readiness: {
+        workers: () => pool.workers.length,
+        crashLooping: () => [...pool.crashLooping],
+        draining: () => draining,
+        database: () => isReachable(db),
+      },
       webRoot,
       devTokens: config.auth.devTokens
         ? {
@@ -167,12 +187,16 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       log.child('ws'),
     );
     closers.push(() => signaling.close());
+    drainCalls = async () => {
+      await rooms.close(); // every participant gets roomClosed (serverShutdown); new joins get SERVER_BUSY
+      await signaling.flush(1_000); // let those notifications leave before the sockets close
+    };
 
     const { port } = server.address() as AddressInfo;
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
     const url_ = `http://${host}:${port}`;
     log.info(`Chorus is listening on ${url_}`);
-    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, metrics, sampler, stop };
+    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, metrics, sampler, drain, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -93,7 +93,8 @@ export class NodePeer {
     await ensureDtlsKeys();
     const token = await target.token(room, displayName, options.role);
     const track = opus ? new WeriftTrack({ kind: 'audio' }) : undefined;
-    const call = await Call.join({
+    // Listen before joining: the call may end (or tell something) during its join.
+    const call = new Call({
       url: target.wsUrl,
       createSocket: nodeSocket,
       loadDevice: sharedDevice,
@@ -104,6 +105,7 @@ export class NodePeer {
     });
     const peer = new NodePeer(call, options);
     peer.talking = options.talking ?? true;
+    await call.join();
     if (track && call.producer) {
       const levelExt = call.producer.rtpParameters.headerExtensions?.find((h) => h.uri === AUDIO_LEVEL_URI);
       if (!levelExt) throw new Error('the audio-level header extension was not negotiated');

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { type Config, configSchema } from './schema.ts';
+import { weakSecrets } from './secrets.ts';
 
 export const defaultConfigPath = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
@@ -40,6 +41,7 @@ export const envOverrides: Record<string, string> = {
   CHORUS_RESUME_GRACE_MS: 'signaling.resumeGraceMs',
   CHORUS_ALLOWED_ORIGINS: 'signaling.allowedOrigins',
   CHORUS_TRUST_PROXY: 'signaling.trustProxy',
+  CHORUS_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 };
 
 type Tree = { [key: string]: unknown };
@@ -129,6 +131,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
 
   const result = configSchema.safeParse(tree);
   if (!result.success) problems.push(...describe(result.error, sources));
+  else for (const [key, msg] of weakSecrets(result.data)) problems.push(`${key}: ${msg}${sources.has(key) ? ` (from ${sources.get(key)})` : ''}`);
   if (problems.length) throw new ConfigError(problems);
   return result.data!;
 }

@@ -16,6 +16,14 @@ export const configSchema = z.strictObject({
     announcedAddress: z.string().min(1),
     rtcPortBase: z.number().int().min(0).max(65535),
     workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
+    workerRestarts: z.strictObject({
+      max: z.number().int().min(0).max(1000),
+      windowMs: z.number().int().min(1000).max(86_400_000),
+    }),
+    healthCheck: z.strictObject({
+      intervalMs: z.number().int().min(0).max(600_000),
+      timeoutMs: z.number().int().min(100).max(600_000),
+    }),
   }),
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),
@@ -78,6 +86,7 @@ export const configSchema = z.strictObject({
     url: z.union([z.literal(''), z.url({ protocol: /^postgres(ql)?$/ })]),
     embeddedDataDir: z.string().min(1),
     maxQueuedWrites: z.number().int().min(100),
+    maxQueueBytes: z.number().int().min(65_536),
   }),
   metrics: z.strictObject({
     statsIntervalMs: z.number().int().min(250).max(600_000),
@@ -85,6 +94,8 @@ export const configSchema = z.strictObject({
     qualityWriteIntervalMs: z.number().int().min(1_000).max(3_600_000),
   }),
   log: z.strictObject({ level: logLevel }),
+  /** SIGTERM (or an uncaught exception): drain, flush, exit; exit anyway after this long. */
+  shutdownTimeoutMs: z.number().int().min(1_000).max(600_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

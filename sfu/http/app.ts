@@ -15,6 +15,10 @@ import { securityHeaders } from './securityHeaders.ts';
 export interface Readiness {
   /** Live mediasoup workers. */
   workers(): number;
+  /** Indexes of workers that died too often and are not restarted. */
+  crashLooping(): number[];
+  /** Shutting down: no new calls here. */
+  draining(): boolean;
   /** Whether the database answers a query. */
   database(): Promise<boolean>;
 }
@@ -42,12 +46,22 @@ export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log
     ctx.body = { status: 'ok' };
   });
 
+  // Ready = this process can take calls: it is not draining, it has workers and
+  // none is crash-looping. The database is reported but does not decide: calls
+  // go on without it (their records wait in memory).
   router.get('/readyz', async (ctx) => {
     const workers = readiness.workers();
+    const crashLooping = readiness.crashLooping();
+    const draining = readiness.draining();
     const database = await readiness.database();
-    const ready = workers > 0 && database;
+    const ready = !draining && workers > 0 && crashLooping.length === 0;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'not ready', workers, database: database ? 'reachable' : 'unreachable' };
+    ctx.body = {
+      status: draining ? 'draining' : ready ? 'ready' : 'not ready',
+      workers,
+      ...(crashLooping.length ? { crashLooping } : {}),
+      database: database ? 'reachable' : 'unreachable',
+    };
   });
 
   for (const r of [router, ...(devTokens ? [devTokenRoutes(devTokens)] : []), ...routers]) {

@@ -3,8 +3,13 @@
 //
 // The pool owns the workers: it creates them, hands out the least-loaded one
 // for a new room, and closes them. A worker that dies is logged and removed;
-// the routers on it close with it (their rooms hear that through their router),
-// and the pool keeps serving new rooms on the remaining workers.
+// the routers on it close with it (their rooms hear that through their router,
+// and their clients rejoin, landing on a live worker), and the pool starts a
+// replacement with the same index and ports, after a backoff. A worker that
+// keeps dying (more than `restarts.max` times within `restarts.windowMs`) is
+// not restarted again: the pool reports it as crash-looping and /readyz fails.
+// A health check asks every worker for its resource usage; one that does not
+// answer within the deadline is stuck: it is killed, and so replaced.
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -22,12 +27,18 @@ export interface WorkerPoolOptions {
   rtcPortBase: number;
   workerLogLevel: types.WorkerLogLevel;
   log: Logger;
+  /** Replacing dead workers: at most `max` restarts of one index within `windowMs` (0 = never restart). */
+  restarts?: { max: number; windowMs: number };
+  /** Health check: every `intervalMs`, a worker must answer within `timeoutMs` (0 = off). */
+  health?: { intervalMs: number; timeoutMs: number };
 }
 
 /** One worker process, its WebRtcServer, and what runs on it. */
 export class MediaWorker {
   #consumers = 0;
   #routers = 0;
+  /** A health check is waiting for this worker's answer. */
+  checking = false;
 
   constructor(
     readonly index: number,
@@ -65,27 +76,98 @@ export class MediaWorker {
   }
 }
 
-type PoolEvents = { workerDied: [MediaWorker, Error] };
+type PoolEvents = { workerDied: [MediaWorker, Error]; workerStarted: [MediaWorker] };
 
 export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #workers: MediaWorker[] = [];
   readonly #log: Logger;
   #closed = false;
+  /** Recent deaths (Date.now()) per worker index, for the crash-loop limit. */
+  readonly #deaths = new Map<number, number[]>();
+  /** Indexes that died too often and are not restarted any more. */
+  readonly crashLooping = new Set<number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
 
-  private constructor(log: Logger) {
+  private constructor(readonly options: WorkerPoolOptions) {
     super();
-    this.#log = log;
+    this.#log = options.log;
   }
 
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
-    const pool = new WorkerPool(options.log);
+    const pool = new WorkerPool(options);
     try {
       for (let i = 0; i < options.count; i++) pool.#workers.push(await pool.#startWorker(i, options));
     } catch (err) {
       await pool.close();
       throw err;
     }
+    pool.#startHealthChecks();
     return pool;
+  }
+
+  /** Restarts worker `index` after a backoff, unless it is crash-looping or the pool closed. */
+  #scheduleRestart(index: number): void {
+    const { max, windowMs } = this.options.restarts ?? { max: 5, windowMs: 60_000 };
+    const now = Date.now();
+    const deaths = (this.#deaths.get(index) ?? []).filter((t) => now - t < windowMs);
+    deaths.push(now);
+    this.#deaths.set(index, deaths);
+    if (deaths.length > max) {
+      this.crashLooping.add(index);
+      this.#log.error('worker keeps dying: not restarting it', { index, deaths: deaths.length, windowMs });
+      return;
+    }
+    // 0.2 s after the first death, doubling with each recent one (at most 10 s).
+    const delay = Math.min(10_000, 200 * 2 ** (deaths.length - 1));
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closed) return;
+      this.#startWorker(index, this.options).then(
+        (media) => {
+          if (this.#closed) return void media.worker.close();
+          this.#workers.push(media);
+          this.#workers.sort((a, b) => a.index - b.index);
+          this.emit('workerStarted', media);
+        },
+        (error: Error) => {
+          this.#log.error('cannot restart worker', { index, error });
+          this.#scheduleRestart(index);
+        },
+      );
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /** Every worker must answer a request within the deadline; a stuck one is killed (and so replaced). */
+  #startHealthChecks(): void {
+    const { intervalMs, timeoutMs } = this.options.health ?? { intervalMs: 5000, timeoutMs: 3000 };
+    if (intervalMs <= 0) return;
+    const timer = setInterval(() => {
+      for (const media of this.#workers) {
+        if (media.checking) continue;
+        media.checking = true;
+        let answered = false;
+        const deadline = setTimeout(() => {
+          if (answered || media.worker.closed) return;
+          this.#log.error('worker does not answer: killing it', { index: media.index, pid: media.pid, timeoutMs });
+          try {
+            process.kill(media.pid, 'SIGKILL');
+          } catch {
+            // Gone already.
+          }
+        }, timeoutMs);
+        media.worker
+          .getResourceUsage()
+          .catch(() => undefined)
+          .finally(() => {
+            answered = true;
+            media.checking = false;
+            clearTimeout(deadline);
+          });
+      }
+    }, intervalMs);
+    timer.unref();
+    this.#timers.add(timer);
   }
 
   async #startWorker(index: number, options: WorkerPoolOptions): Promise<MediaWorker> {
@@ -117,13 +199,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   #onDied(media: MediaWorker, error: Error): void {
     const i = this.#workers.indexOf(media);
     if (i >= 0) this.#workers.splice(i, 1);
-    this.#log.error('worker died; its rooms are closed', {
+    this.#log.error('worker died; its rooms are closed and it is restarted', {
       index: media.index,
       pid: media.pid,
       error,
       workersLeft: this.#workers.length,
     });
     this.emit('workerDied', media, error);
+    if (!this.#closed && (this.options.restarts?.max ?? 5) > 0) this.#scheduleRestart(media.index);
   }
 
   get workers(): readonly MediaWorker[] {
@@ -157,6 +240,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     const exited = this.#workers.map(({ worker }) => {
       const done = worker.subprocessClosed ? Promise.resolve() : new Promise<void>((r) => worker.once('subprocessclose', r));
       worker.close();

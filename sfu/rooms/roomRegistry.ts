@@ -4,6 +4,7 @@
 // (the session recorder listens to those).
 import { EventEmitter } from 'node:events';
 import type { Grant } from '../auth/tokens.ts';
+import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { mediaCodecs } from '../media/codecs.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
@@ -36,6 +37,7 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
   }
 
   async join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Promise<{ room: Room; participant: Participant }> {
+    if (this.#closed) throw new ChorusError('SERVER_BUSY', 'this server is shutting down: try again in a moment');
     const room = await this.#getOrOpen(grant.room);
     return { room, participant: room.join(grant, link, requestedAt) };
   }

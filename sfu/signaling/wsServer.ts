@@ -161,6 +161,14 @@ export class SignalingServer {
     return this.#connections.size;
   }
 
+  /** Resolves when every socket has handed its queued frames to the kernel (or after `ms`). */
+  async flush(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && [...this.#connections.keys()].some((ws) => ws.bufferedAmount > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Participants kept for a resume whose socket is gone. */
   get detachedCount(): number {
     return [...this.#resumable.values()].filter((j) => j.session === undefined).length;

@@ -1,18 +1,22 @@
-// A call in real browsers survives its signaling connections being reset by
-// the server side (what a proxy restart or a NAT timeout does): every page
-// says it is reconnecting, resumes without a click, and hears the others
-// again; on the server nobody left or joined.
+// A call in real browsers survives, with nobody clicking anything: its
+// signaling connections reset by the server side (what a proxy restart or a
+// NAT timeout does), the room's worker killed, Chorus restarted. Every page
+// says it is reconnecting, then hears the others again.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { freePort } from '../support/freePort.ts';
 
 let chorus: TestChorus;
 let pages: Record<'a' | 'b' | 'c', InRoom>;
 const tones = { a: 440, b: 660, c: 880 } as const;
 
+let port: number;
+
 beforeAll(async () => {
-  chorus = await startTestChorus();
+  port = await freePort();
+  chorus = await startTestChorus({ http: { port }, media: { workers: 2 } });
   pages = await joinRoomInBrowsers(chorus, 'reset', [
     { name: 'a', hz: tones.a },
     { name: 'b', hz: tones.b },
@@ -35,33 +39,58 @@ function expectedBy(who: keyof typeof pages): Record<string, number> {
   return Object.fromEntries((Object.keys(pages) as (keyof typeof pages)[]).filter((o) => o !== who).map((o) => [pages[o].id, tones[o]]));
 }
 
-it('resumes every page after the server side resets the signaling connections, with no click', async () => {
-  const room = chorus.rooms.rooms.get('reset')!;
-  const before = new Map(room.participants);
-  // Each page records whether it ever showed "Reconnecting…" (it may show it only briefly).
+/** Each page records whether it ever shows "Reconnecting…" from now on (it may show it only briefly). */
+async function watchReconnecting(): Promise<void> {
   for (const p of Object.values(pages)) {
     await p.page.evaluate(() => {
-      const w = window as unknown as { __sawReconnecting?: boolean };
+      const w = window as unknown as { __sawReconnecting?: boolean; __watch?: MutationObserver };
       w.__sawReconnecting = false;
-      new MutationObserver(() => {
+      w.__watch?.disconnect();
+      w.__watch = new MutationObserver(() => {
         if (document.querySelector('[data-testid="reconnecting"]')) w.__sawReconnecting = true;
-      }).observe(document.body, { subtree: true, childList: true });
+      });
+      w.__watch.observe(document.body, { subtree: true, childList: true });
     });
   }
-  const port = new URL(chorus.url).port;
-  execFileSync('ss', ['-K', 'state', 'established', `( sport = :${port} )`], { stdio: 'ignore' });
+}
 
+/** Every page said it was reconnecting, is back in the call with no error, and hears the two others. */
+async function expectEveryoneBack(): Promise<void> {
   for (const p of Object.values(pages)) {
     await expect.poll(() => p.page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting)).toBe(true);
-    // Back: the notice goes, the call is still on.
-    await p.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    await p.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 20_000 });
     expect(await p.page.locator('[data-testid="call"]').getAttribute('data-phase')).toBe('joined');
     expect(await p.page.getByTestId('error').count()).toBe(0);
   }
-  // Nobody left or joined on the server: the same three participants.
-  expect([...room.participants.entries()]).toEqual([...before.entries()]);
-  // Every page hears the two others.
+  // Rejoined pages have new participant ids: find them by name.
+  const room = chorus.rooms.rooms.get('reset')!;
+  for (const [name, p] of Object.entries(pages)) p.id = [...room.participants.values()].find((x) => x.displayName === name)!.id;
   for (const who of Object.keys(pages) as (keyof typeof pages)[]) {
-    await expect.poll(() => tonesHeardBy(who), { timeout: 15_000 }).toEqual(expectedBy(who));
+    await expect.poll(() => tonesHeardBy(who), { timeout: 20_000 }).toEqual(expectedBy(who));
   }
+}
+
+it('resumes every page after the server side resets the signaling connections: nobody left or joined', async () => {
+  const room = chorus.rooms.rooms.get('reset')!;
+  const before = new Map(room.participants);
+  await watchReconnecting();
+  execFileSync('ss', ['-K', 'state', 'established', `( sport = :${port} )`], { stdio: 'ignore' });
+  await expectEveryoneBack();
+  // The same three participants (sessions), untouched.
+  expect([...room.participants.entries()]).toEqual([...before.entries()]);
+}, 90_000);
+
+it("rejoins every page on the other worker when the room's worker is killed", async () => {
+  const victim = chorus.rooms.rooms.get('reset')!.media;
+  await watchReconnecting();
+  process.kill(victim.pid, 'SIGKILL');
+  await expectEveryoneBack();
+  expect(chorus.rooms.rooms.get('reset')!.media).not.toBe(victim);
+}, 90_000);
+
+it('rejoins every page when Chorus restarts', async () => {
+  await watchReconnecting();
+  await chorus.stop();
+  chorus = await startTestChorus({ http: { port }, media: { workers: 2 } });
+  await expectEveryoneBack();
 }, 90_000);

@@ -114,7 +114,7 @@ describe('the chorus process', () => {
     expect(await run.exited).toBe(0);
     await closed;
     await Promise.all([ada.close(), bob.close()]);
-    expect(run.output()).toContain('SIGTERM: stopping');
+    expect(run.output()).toContain('SIGTERM: draining and stopping');
     expect(run.output()).not.toMatch(/unwritten database rows/);
 
     // The data folder persists: a second start finds the schema in place, and adds to the same data.

@@ -41,9 +41,45 @@ describe('config', () => {
     expect(config.http.host).toBe('0.0.0.0'); // untouched default
   });
 
-  it('ships a sample config that is valid', () => {
+  it('ships a sample config that is valid once its placeholder secrets are replaced', () => {
     const sample = path.resolve(import.meta.dirname, '../../config/chorus.sample.yaml');
-    expect(() => loadConfig({ env: { CHORUS_CONFIG: sample } })).not.toThrow();
+    expect(problemsOf(() => loadConfig({ env: { CHORUS_CONFIG: sample } }))).toEqual([
+      expect.stringMatching(/^auth\.secret: is a placeholder, refused when auth\.devTokens is off.*\(from .*chorus\.sample\.yaml\)$/),
+      expect.stringMatching(/^admin\.secret: is a placeholder.*\(from .*chorus\.sample\.yaml\)$/),
+    ]);
+    const real = { CHORUS_AUTH_SECRET: 'kq3VJ9v0xW2pZr7TnB4yL8sHcF1mD6aE', CHORUS_ADMIN_SECRET: 'Zt5wQn8Rk2Lp9XvB' };
+    expect(() => loadConfig({ env: { CHORUS_CONFIG: sample, ...real } })).not.toThrow();
+  });
+
+  it('refuses placeholder and too-short secrets when dev tokens are off, naming each and its source', () => {
+    const env = {
+      CHORUS_DEV_TOKENS: 'false',
+      CHORUS_AUTH_SECRET: 'change-me-to-32-or-more-random-characters',
+      CHORUS_ADMIN_SECRET: 'CHANGEME-admin-secret',
+      CHORUS_TURN_URLS: 'turn:turn.example.com:3478',
+      CHORUS_TURN_SECRET: 'short-turn-key',
+    };
+    const problems = problemsOf(() => loadConfig({ env }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^auth\.secret: is a placeholder, refused when auth\.devTokens is off: set a random one.*\(from env CHORUS_AUTH_SECRET\)$/),
+      expect.stringMatching(/^admin\.secret: is a placeholder.*\(from env CHORUS_ADMIN_SECRET\)$/),
+      expect.stringMatching(/^turn\.secret: use a secret of at least 16 characters when auth\.devTokens is off.*\(from env CHORUS_TURN_SECRET\)$/),
+    ]);
+    // The message a user sees names each.
+    expect(() => loadConfig({ env })).toThrow(/invalid configuration:[\s\S]*auth\.secret[\s\S]*admin\.secret[\s\S]*turn\.secret/);
+    for (const placeholder of ['your-secret-here-0123456789abcdef', 'replace-me-please-0123456789abcdef', 'example-secret-0123456789abcdefgh']) {
+      expect(problemsOf(() => loadConfig({ env: { ...env, CHORUS_AUTH_SECRET: placeholder } }))[0]).toMatch(/^auth\.secret: is a placeholder/);
+    }
+    // Real secrets pass; an empty admin secret (admin API off) and no TURN need none.
+    const real = { CHORUS_AUTH_SECRET: 'kq3VJ9v0xW2pZr7TnB4yL8sHcF1mD6aE', CHORUS_ADMIN_SECRET: 'Zt5wQn8Rk2Lp9XvB', CHORUS_TURN_SECRET: 'u7Hc2Kd9Qw4Lx1Vb' };
+    expect(loadConfig({ env: { ...env, ...real } }).turn.secret).toBe(real.CHORUS_TURN_SECRET);
+    expect(() => loadConfig({ env: { CHORUS_DEV_TOKENS: 'false', CHORUS_AUTH_SECRET: real.CHORUS_AUTH_SECRET } })).not.toThrow();
+    // Dev mode (a laptop) accepts anything, placeholders included.
+    expect(() => loadConfig({ env: { ...env, CHORUS_DEV_TOKENS: 'true' } })).not.toThrow();
+  });
+
+  it('hands out TURN credentials that live about an hour by default', () => {
+    expect(loadConfig({ env: {} }).turn.ttlSeconds).toBe(3600);
   });
 
   it('names every problem at once: unknown keys, bad values, and where each came from', () => {

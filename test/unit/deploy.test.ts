@@ -14,20 +14,92 @@ const compose = YAML.parse(read('docker/compose.yml'));
 const dockerfile = read('docker/Dockerfile');
 const chorus = compose.services.chorus;
 
+/** docker/turnserver.conf as option → values ("key=value" or a bare flag). */
+const turnConf = new Map<string, string[]>();
+for (const line of read('docker/turnserver.conf').split('\n')) {
+  const t = line.trim();
+  if (!t || t.startsWith('#')) continue;
+  const [key, ...rest] = t.split('=');
+  turnConf.set(key!, [...(turnConf.get(key!) ?? []), rest.join('=')]);
+}
+
+/** An IPv4 or IPv6 address as a number in one space (IPv4 as ::ffff:a.b.c.d is not needed here). */
+function ipNum(ip: string): bigint {
+  if (ip.includes(':')) {
+    let [head, tail] = ip.split('::') as [string, string | undefined];
+    const parts = (s: string | undefined) => (s ? s.split(':') : []);
+    // An IPv4 tail (::ffff:1.2.3.4) becomes two groups.
+    const expand = (groups: string[]) =>
+      groups.flatMap((g) => (g.includes('.') ? [(ipv4(g) >> 16n).toString(16), (ipv4(g) & 0xffffn).toString(16)] : [g]));
+    const h = expand(parts(head));
+    const tl = expand(parts(tail));
+    const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl] : h;
+    return (1n << 128n) + groups.reduce((n, g) => (n << 16n) + BigInt(`0x${g}`), 0n);
+  }
+  return ipv4(ip);
+}
+function ipv4(ip: string): bigint {
+  return ip.split('.').reduce((n, o) => (n << 8n) + BigInt(Number(o)), 0n);
+}
+/** coturn's "ip" or "ip1-ip2". */
+function parseRange(v: string): [bigint, bigint] {
+  const [a, b] = v.split('-') as [string, string | undefined];
+  return [ipNum(a), ipNum(b ?? a)];
+}
+function cidrRange(cidr: string): [bigint, bigint] {
+  const [ip, len] = cidr.split('/') as [string, string];
+  const bits = ip.includes(':') ? 128n : 32n;
+  const n = ipNum(ip);
+  const host = (1n << (bits - BigInt(len))) - 1n;
+  return [n & ~host, n | host];
+}
+
 describe('docker/compose.yml', () => {
   it('has the whole stack: chorus, postgres, prometheus, grafana, coturn', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['chorus', 'coturn', 'grafana', 'postgres', 'prometheus']);
   });
 
+  /** Chorus's environment as compose would pass it: defaults applied, required variables from `given`. */
+  const composeEnv = (given: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(chorus.environment as Record<string, string>).map(([k, v]) => [
+        k,
+        v
+          .replace(/\$\{(\w+):-([^}]*)\}/g, (_m, name: string, def: string) => given[name] ?? def)
+          .replace(/\$\{(\w+):\?[^}]*\}/g, (_m, name: string) => {
+            if (!(name in given)) throw new Error(`compose requires ${name}`);
+            return given[name]!;
+          }),
+      ]),
+    );
+  const realSecrets = { CHORUS_AUTH_SECRET: 'kq3VJ9v0xW2pZr7TnB4yL8sHcF1mD6aE', TURN_SECRET: 'u7Hc2Kd9Qw4Lx1Vb' };
+
   it('sets only environment variables Chorus reads, with values its config accepts', () => {
     for (const name of Object.keys(chorus.environment)) expect(Object.keys(envOverrides), name).toContain(name);
-    // Substitute the compose defaults (${VAR:-default}) and validate as Chorus would at startup.
-    const env = Object.fromEntries(
-      Object.entries(chorus.environment as Record<string, string>).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, '$1')]),
-    );
-    const config = loadConfig({ env });
+    // Validate as Chorus would at startup, with the secrets an operator sets.
+    const config = loadConfig({ env: composeEnv(realSecrets) });
     expect(config.database.url).toMatch(/@postgres:5432\//);
     expect(config.turn.urls.length).toBe(2);
+  });
+
+  it('runs Chorus with dev tokens off, refusing to start without real secrets', () => {
+    expect(chorus.environment.CHORUS_DEV_TOKENS).toBe('false');
+    expect(loadConfig({ env: composeEnv(realSecrets) }).auth.devTokens).toBe(false);
+    // No secret has a default: compose itself stops without them ...
+    expect(() => composeEnv({ TURN_SECRET: realSecrets.TURN_SECRET })).toThrow(/requires CHORUS_AUTH_SECRET/);
+    expect(() => composeEnv({ CHORUS_AUTH_SECRET: realSecrets.CHORUS_AUTH_SECRET })).toThrow(/requires TURN_SECRET/);
+    expect(read('docker/compose.yml')).not.toMatch(/change-?me/i);
+    // ... and Chorus refuses the placeholders of older compose files and samples, and short ones.
+    const placeholders = { CHORUS_AUTH_SECRET: 'change-me-to-32-or-more-random-characters', TURN_SECRET: 'change-me-turn-secret' };
+    expect(() => loadConfig({ env: composeEnv(placeholders) })).toThrow(/auth\.secret: is a placeholder[\s\S]*turn\.secret: is a placeholder/);
+    expect(() => loadConfig({ env: composeEnv({ ...realSecrets, TURN_SECRET: 'tooShort' }) })).toThrow(/turn\.secret: use a secret of at least 16/);
+    expect(() => loadConfig({ env: composeEnv({ ...realSecrets, CHORUS_ADMIN_SECRET: 'change-me-admin-secret' }) })).toThrow(
+      /admin\.secret: is a placeholder/,
+    );
+  });
+
+  it('hands out TURN credentials that live about an hour', () => {
+    expect(loadConfig({ env: composeEnv(realSecrets) }).turn.ttlSeconds).toBeLessThanOrEqual(3600);
   });
 
   it('publishes one UDP and one TCP port per worker, the ones the Dockerfile exposes', () => {
@@ -38,12 +110,34 @@ describe('docker/compose.yml', () => {
     expect(dockerfile).toContain(`EXPOSE 3000 ${range}/udp ${range}/tcp`);
   });
 
-  it('gives coturn the same TURN secret as Chorus', () => {
-    const secretExpr = /\$\{TURN_SECRET:-[^}]*\}/;
+  it('gives coturn the same TURN secret as Chorus, and its config file', () => {
+    const secretExpr = /\$\{TURN_SECRET:\?[^}]*\}/;
     const chorusSecret = String(chorus.environment.CHORUS_TURN_SECRET).match(secretExpr)?.[0];
     expect(chorusSecret).toBeDefined();
-    expect(compose.services.coturn.command).toContain(`--static-auth-secret=${chorusSecret}`);
-    expect(compose.services.coturn.command).toContain('--use-auth-secret');
+    const coturn = compose.services.coturn;
+    expect(coturn.command).toContain(`--static-auth-secret=${chorusSecret}`);
+    const conf = coturn.command[coturn.command.indexOf('-c') + 1];
+    expect(coturn.volumes).toContain(`./turnserver.conf:${conf}:ro`);
+    expect(turnConf.get('use-auth-secret')).toEqual(['']);
+  });
+
+  it('has coturn deny private, loopback and link-local peers, relay UDP only, with quotas', () => {
+    const ranges = (turnConf.get('denied-peer-ip') ?? []).map(parseRange);
+    const mustDeny = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7', 'fe80::/10'];
+    for (const cidr of mustDeny) {
+      const [lo, hi] = cidrRange(cidr);
+      expect(ranges.some(([a, b]) => a <= lo && hi <= b), `${cidr} denied`).toBe(true);
+    }
+    // Nothing re-allowed: an allowed-peer-ip overrides the denials.
+    expect(turnConf.has('allowed-peer-ip')).toBe(false);
+    // Chorus's announced address in the compose example (a public address) is not denied.
+    const [pub] = cidrRange('203.0.113.10/32');
+    expect(ranges.some(([a, b]) => a <= pub && pub <= b)).toBe(false);
+    expect(turnConf.has('no-tcp-relay')).toBe(true);
+    expect(turnConf.has('no-multicast-peers')).toBe(true);
+    expect(Number(turnConf.get('user-quota')?.[0])).toBeGreaterThan(0);
+    expect(Number(turnConf.get('total-quota')?.[0])).toBeGreaterThan(0);
+    expect(Number(turnConf.get('user-quota')?.[0])).toBeLessThan(Number(turnConf.get('total-quota')?.[0]));
   });
 
   it('mounts Grafana provisioning and dashboards from folders that exist', () => {

@@ -118,6 +118,9 @@ export class RoomClient {
         },
         room,
         token: joinToken,
+        // A rejoin (the server restarted, the room's worker died) needs a token again:
+        // the invitation's, or a new one from a dev-mode server.
+        refreshToken: () => (token ? Promise.resolve(token) : fetchDevToken(room, displayName ?? '', role)),
         track: mic,
         // Mono voice, DTX (no packets while silent), in-band FEC (recovers lost packets).
         codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
@@ -152,6 +155,8 @@ export class RoomClient {
     call.on('notification', (n) => this.#onNotification(n));
     call.on('reconnecting', (attempt) => this.#set({ reconnecting: attempt }));
     call.on('resumed', () => this.#set({ reconnecting: undefined }));
+    call.on('rejoining', (attempt) => this.#set({ reconnecting: attempt }));
+    call.on('rejoined', () => this.#set({ reconnecting: undefined }));
     call.on('ended', (reason) => this.#fail(endedMessage(reason)));
   }
 
