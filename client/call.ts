@@ -17,6 +17,7 @@ import {
   type ResponseData,
 } from '../protocol/messages.ts';
 import { Emitter } from './emitter.ts';
+import { IceRecovery, type IceRecoveryOptions } from './iceRecovery.ts';
 import { SignalingClient, SignalingError, type SocketFactory } from './signaling.ts';
 
 export type Device = types.Device;
@@ -46,6 +47,8 @@ export interface CallOptions {
   refreshToken?(): Promise<string>;
   /** How long to keep trying to rejoin when the server lost the session (ms; default 60 s, 0 = never rejoin). */
   rejoinForMs?: number;
+  /** When to restart ICE, and how often before a full rejoin (see IceRecovery). */
+  iceRecovery?: IceRecoveryOptions;
   /** Tests only: alter the DTLS parameters we announce (e.g. a wrong fingerprint, to make DTLS fail). */
   transformDtlsParameters?(dtls: types.DtlsParameters): types.DtlsParameters;
 }
@@ -71,6 +74,8 @@ type CallEvents = {
   reconnecting: [number];
   /** The server handed our session back on a new connection: nothing was lost. */
   resumed: [];
+  /** The media path of a transport broke: we restart its ICE. */
+  iceRestart: ['send' | 'recv'];
   /** The server lost our session (the reason); we join again (attempt 1, 2, …). */
   rejoining: [number, LeaveReason];
   /** Joined again (a new participant id; 'joined' came first with the new state). */
@@ -224,12 +229,43 @@ export class Call extends Emitter<CallEvents> {
         .call('produce', { transportId: transport.id, kind: 'audio', rtpParameters })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
+    const recovery = new IceRecovery(
+      () => this.#restartIce(transport),
+      () => {
+        // ICE restarts did not bring the media back: join again from scratch.
+        if (this.#joined && !this.#closing && !this.#rejoining && !this.#ended) {
+          void this.#rejoin('transportFailed', Date.now() + (this.options.rejoinForMs ?? 60_000));
+        }
+      },
+      this.options.iceRecovery,
+    );
+    this.#recoveries.push(recovery);
     transport.on('connectionstatechange', (state) => {
       if (state === 'connected') this.#step(direction === 'send' ? 'sendConnected' : 'recvConnected');
       this.emit('transportState', direction, state);
-      if (state === 'failed') this.#end('transportFailed');
+      recovery.on(state);
     });
     return transport;
+  }
+
+  readonly #recoveries: IceRecovery[] = [];
+
+  /** Restarts ICE on both transports now (e.g. the device moved to another network). */
+  async restartIce(): Promise<void> {
+    await Promise.all(this.#transports.map((t) => this.#restartIce(t)));
+  }
+
+  /** New ICE credentials from the server, then mediasoup-client's ICE restart with them. */
+  async #restartIce(transport: types.Transport): Promise<void> {
+    if (transport.closed || this.#ended) return;
+    this.emit('iceRestart', transport.direction);
+    try {
+      const { iceParameters } = await this.signaling.call('restartIce', { transportId: transport.id });
+      if (!transport.closed) await transport.restartIce({ iceParameters });
+    } catch (err) {
+      // The signaling is away (it resumes, then the next state change tries again) or the transport is gone.
+      console.warn('chorus: ICE restart failed', err);
+    }
   }
 
   /** The reason, if `n` tells us we are out of the room. */
@@ -403,6 +439,7 @@ export class Call extends Emitter<CallEvents> {
 
   /** Closes transports and consumers (telling the app each consumer went), keeping the track. */
   #dropMedia(): void {
+    for (const r of this.#recoveries.splice(0)) r.stop();
     for (const t of this.#transports) t.close();
     this.#transports = [];
     for (const remote of [...this.#consumers.values()]) this.#dropConsumer(remote);
@@ -414,6 +451,7 @@ export class Call extends Emitter<CallEvents> {
   close(): Promise<void> {
     this.#closing = true;
     this.#ended = true;
+    for (const r of this.#recoveries.splice(0)) r.stop();
     for (const t of this.#transports) t.close();
     this.#transports = [];
     this.#consumers.clear();

@@ -158,6 +158,15 @@ export const requests = {
     request: z.strictObject({ rtpCapabilities: deviceRtpCapabilities }),
     response: z.object({}),
   },
+  /**
+   * The media path of a transport broke (ICE disconnected or failed, a new
+   * local network): new ICE credentials on the server's side; the client then
+   * restarts ICE with them (mediasoup-client's transport.restartIce).
+   */
+  restartIce: {
+    request: z.strictObject({ transportId: id }),
+    response: z.object({ iceParameters }),
+  },
   /** The client has set up a consumer's track: the server resumes it. */
   consumerReady: {
     request: z.strictObject({ consumerId: id }),

@@ -275,6 +275,11 @@ export class PeerSession {
       return {};
     },
 
+    restartIce: async ({ transportId }) => {
+      const { participant } = this.#need();
+      return { iceParameters: await participant.transportById(transportId).restartIce() };
+    },
+
     produce: async ({ transportId, rtpParameters, paused }) => {
       const { room, participant } = this.#need();
       const producer = await room.produce(participant, transportId, rtpParameters, paused);

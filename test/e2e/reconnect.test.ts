@@ -80,6 +80,20 @@ it('resumes every page after the server side resets the signaling connections: n
   expect([...room.participants.entries()]).toEqual([...before.entries()]);
 }, 90_000);
 
+it('restarts ICE when a page finds itself on a new network: new ICE credentials on the server, and everyone still hears everyone', async () => {
+  const room = chorus.rooms.rooms.get('reset')!;
+  const a = room.participants.get(pages.a.id)!;
+  const ufrags = () => [...a.transports.values()].map((t) => t.iceParameters.usernameFragment);
+  const before = ufrags();
+  await pages.a.page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await expect.poll(() => ufrags().every((u, i) => u !== before[i])).toBe(true);
+  for (const who of Object.keys(pages) as (keyof typeof pages)[]) {
+    await expect.poll(() => tonesHeardBy(who), { timeout: 20_000 }).toEqual(expectedBy(who));
+  }
+  // Still the same session: nobody left.
+  expect(room.participants.get(pages.a.id)).toBe(a);
+}, 90_000);
+
 it("rejoins every page on the other worker when the room's worker is killed", async () => {
   const victim = chorus.rooms.rooms.get('reset')!.media;
   await watchReconnecting();

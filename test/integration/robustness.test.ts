@@ -23,6 +23,7 @@ const validData: Record<Method, Record<string, unknown>> = {
   connectTransport: { transportId: 'nope', dtlsParameters: remoteDtlsParameters },
   produce: { transportId: 'nope', kind: 'audio', rtpParameters: opusRtpParameters() },
   consume: { rtpCapabilities: { codecs: [] } },
+  restartIce: { transportId: 'nope' },
   consumerReady: { consumerId: 'nope' },
   mute: {},
   unmute: {},
@@ -201,6 +202,7 @@ describe('out-of-order and foreign requests after join', () => {
     await expectError('consume', { rtpCapabilities: { codecs: [] } }, 'INVALID_STATE'); // no recv transport yet
     await expectError('produce', validData.produce, 'NOT_FOUND');
     await expectError('consumerReady', { consumerId: 'nope' }, 'NOT_FOUND');
+    await expectError('restartIce', { transportId: 'nope' }, 'NOT_FOUND');
 
     // Someone else's transport is not yours.
     const aliceServer = chorus.rooms.rooms.get('live')!.participants.get(alice.participantId)!;

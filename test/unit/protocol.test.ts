@@ -104,6 +104,7 @@ describe('protocol schemas', () => {
         'mute',
         'produce',
         'remove',
+        'restartIce',
         'resume',
         'unmute',
       ],

@@ -156,6 +156,11 @@ export class RoomClient {
     call.on('reconnecting', (attempt) => this.#set({ reconnecting: attempt }));
     call.on('resumed', () => this.#set({ reconnecting: undefined }));
     call.on('rejoining', (attempt) => this.#set({ reconnecting: attempt }));
+    // A new network (Wi-Fi to cellular, a VPN): new ICE paths at once, before the old ones time out.
+    const online = () => void call.restartIce();
+    window.addEventListener('online', online);
+    call.on('ended', () => window.removeEventListener('online', online));
+    this.#stopWatching = () => window.removeEventListener('online', online);
     call.on('rejoined', () => this.#set({ reconnecting: undefined }));
     call.on('ended', (reason) => this.#fail(endedMessage(reason)));
   }
@@ -294,7 +299,10 @@ export class RoomClient {
     this.#set({ phase: 'error', error, participants: [], level: 0, reconnecting: undefined });
   }
 
+  #stopWatching?: () => void;
+
   #teardown(): void {
+    this.#stopWatching?.();
     void this.#call?.close();
     this.#call = undefined;
     this.#micLevel?.close();
