@@ -341,6 +341,8 @@ export class Call extends Emitter<CallEvents> {
             lastSeq: signaling.lastSeq,
           });
           this.#resumeGrant = resumed.resume;
+          // TURN credentials are short-lived: take the fresh ones.
+          for (const t of this.#transports) if (!t.closed) await t.updateIceServers({ iceServers: resumed.iceServers });
         });
         this.reconnectAttempts = 0;
         this.emit('resumed');

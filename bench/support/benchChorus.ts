@@ -20,7 +20,7 @@ export async function startBenchChorus(overrides: Record<string, object> = {}): 
     env: process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {},
     overrides: {
       ...overrides,
-      http: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0, ...overrides.http },
       media: { workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', rtcPortBase: 0, ...overrides.media },
       // Every simulated participant connects from this one machine.
       signaling: { maxSocketsPerAddress: 100_000, ...overrides.signaling },
