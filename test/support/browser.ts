@@ -36,14 +36,15 @@ export interface BrowserParticipant {
 export async function launchParticipant(
   micWav: string | undefined,
   extraArgs: string[] = [],
-  { bypassCSP = false }: { bypassCSP?: boolean } = {},
+  { bypassCSP = false, executable = executablePath }: { bypassCSP?: boolean; executable?: string } = {},
 ): Promise<BrowserParticipant> {
   if (!executablePath) throw new Error('Chromium is not installed: run npm run setup:test');
   const microphone = micWav
     ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${micWav}`]
     : ['--use-fake-device-for-media-stream', '--deny-permission-prompts'];
   const browser = await chromium.launch({
-    executablePath,
+    // executable: e.g. a wrapper that runs Chromium in another network namespace.
+    executablePath: executable,
     headless: true,
     args: [
       '--no-sandbox',
@@ -142,12 +143,12 @@ export async function joinRoomInBrowsers<Name extends string>(
   chorus: TestChorus,
   room: string,
   people: readonly { name: Name; hz: number; role?: 'speaker' | 'listener' }[],
-  { bypassCSP = false }: { bypassCSP?: boolean } = {},
+  { bypassCSP = false, extraArgs = [] }: { bypassCSP?: boolean; extraArgs?: string[] } = {},
 ): Promise<Record<Name, InRoom>> {
   const dir = tempDir();
   const joined = {} as Record<Name, InRoom>;
   for (const { name, hz, role } of people) {
-    const p = await launchParticipant(toneWav(dir, hz), [], { bypassCSP });
+    const p = await launchParticipant(toneWav(dir, hz), extraArgs, { bypassCSP });
     await p.page.goto(`${chorus.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
     await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
     const enable = p.page.getByTestId('enable-audio');
