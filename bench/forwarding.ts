@@ -26,10 +26,10 @@ const onRtp = (from: string, _rtp: unknown, at: number, peer: NodePeer) => {
   if (recording) arrivals.get(peer)?.push({ from, at });
 };
 
-async function join(room: string, n: number, talking: (i: number) => boolean): Promise<NodePeer[]> {
+async function join(room: string, n: number, talking: (i: number) => boolean, voiceHints = false): Promise<NodePeer[]> {
   const peers: NodePeer[] = [];
   for (let i = 0; i < n; i++) {
-    const p = await NodePeer.join(target, room, `P${i}`, opus, { talking: talking(i), onRtp });
+    const p = await NodePeer.join(target, room, `P${i}`, opus, { talking: talking(i), onRtp, voiceHints });
     arrivals.set(p, []);
     peers.push(p);
   }
@@ -101,13 +101,16 @@ const report = (s: number[]) => `median ${percentile(s, 0.5)} ms, p90 ${percenti
 // --- 2. every slot taken: a switch -------------------------------------------
 // K = 2; A and B talk; C is silent; 3 listeners. Each trial: the current
 // talker stops (held: it keeps its slot) and the silent one starts at once.
-{
-  const room = 'switch';
-  const [a, b, c, ...listeners] = await join(room, 6, (i) => i < 2);
+// Once as the level observer alone detects the new talker, once with the
+// talkers' own voice detection telling the server (the protocol's `speaking`).
+for (const voiceHints of [false, true]) {
+  const room = `switch-${voiceHints}`;
+  const [a, b, c, ...listeners] = await join(room, 6, (i) => i < 2, voiceHints);
   chorus.rooms.rooms.get(room)!.setForwardK(2);
   await sleep(500);
   const { samples, voices } = await trialsOf(listeners, c!, a!);
-  console.log(`\nSwitch to a new speaker, every slot taken (K = 2, ${trials} switches × ${listeners.length} listeners, level interval ${config.audio.levelIntervalMs} ms):`);
+  const how = voiceHints ? 'with voice hints' : 'level observer only';
+  console.log(`\nSwitch to a new speaker, every slot taken, ${how} (K = 2, ${trials} switches × ${listeners.length} listeners, level interval ${config.audio.levelIntervalMs} ms):`);
   console.log(`  first loud packet sent → first packet at a listener: ${report(samples)}`);
   console.log(`  most voices a listener received at once: ${voices} (K + 1 = 3)`);
   await Promise.all([a, b, c, ...listeners].map((p) => p!.close()));

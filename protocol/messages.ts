@@ -172,6 +172,13 @@ export const requests = {
     request: z.strictObject({ consumerId: id }),
     response: z.object({}),
   },
+  /**
+   * The sender's own voice detection: "I start talking" (after silence). The
+   * server counts it as speaking at once, until its level observer confirms or
+   * refutes it (~0.5 s); a refuted hint makes the next ones count for nothing
+   * for a few seconds. Answered `{taken}`: whether it counted.
+   */
+  speaking: { request: z.strictObject({}), response: z.object({ taken: z.boolean() }) },
   mute: { request: z.strictObject({}), response: z.object({}) },
   unmute: { request: z.strictObject({}), response: z.object({}) },
   leave: { request: z.strictObject({}), response: z.object({}) },

@@ -33,6 +33,8 @@ export interface PeerOptions {
   talking?: boolean;
   /** Called once if something fails after the join (without it, a failure other than a removal is thrown, unhandled). */
   onFailure?: (err: Error) => void;
+  /** Tell the server when we start talking (the protocol's `speaking` hint), as the web page does. */
+  voiceHints?: boolean;
   /** Tell the server a wrong DTLS fingerprint, so the DTLS handshake fails. */
   corruptDtlsFingerprint?: boolean;
 }
@@ -53,8 +55,16 @@ export class NodePeer {
   firstPacketAt?: number;
   /** The first thing that went wrong after the join (the server removed us, a consume failed). */
   failure?: Error;
+  #talking = true;
   /** Whether this peer talks (50 packets/s at TALK_DBOV) or is silent (Opus DTX: one packet per 400 ms, level -127). */
-  talking = true;
+  get talking(): boolean {
+    return this.#talking;
+  }
+  set talking(talking: boolean) {
+    // As a browser's voice detection would: say so when we start (with PeerOptions.voiceHints).
+    if (talking && !this.#talking && this.options.voiceHints) void this.call.hintSpeaking();
+    this.#talking = talking;
+  }
   /** The first loud frame sent since `talking` last became true (RTP header values as sent, and when). */
   talkStart?: { sequenceNumber: number; timestamp: number; sentAt: number };
 

@@ -42,18 +42,38 @@ export interface SpeakerActivity {
   speaking: boolean;
   /** Whether the latest observer report had it at all: it sends audio frames (not DTX, not nothing). */
   sending: boolean;
+  /** The sender's own voice detection said "I start talking" at this time (ms), not yet confirmed by a report. */
+  hintedAt?: number;
+  /** lastLoudAt before the hint: what it goes back to if the hint is refuted (a refuted hint earns no hold). */
+  loudBeforeHint?: number;
+}
+
+/** How long a sender's hint counts as speaking without the level observer confirming it. */
+export interface HintRules {
+  /** A hint stands until a report at least this old confirms or refutes it (about two observer intervals). */
+  confirmWithinMs: number;
+  /** After a hint the observer did not confirm, further hints are ignored this long (a client cannot hold a slot by claiming). */
+  cooldownMs: number;
 }
 
 /** Audio activity per producer, fed with the observer's reports. */
 export class SpeakerActivityTracker {
   readonly #activity = new Map<string, SpeakerActivity>();
 
+  /** Producers whose last hint went unconfirmed, and until when their hints are ignored. */
+  readonly #cooldownUntil = new Map<string, number>();
+
   /** @param thresholdDbov level (dBov) at or above which a producer counts as speaking. */
-  constructor(readonly thresholdDbov: number) {}
+  constructor(
+    readonly thresholdDbov: number,
+    readonly hints: HintRules = { confirmWithinMs: 600, cooldownMs: 5_000 },
+  ) {}
 
   /**
    * One observer report: every producer that sent audio frames in the
-   * interval, with its average level. Every producer not in it is silent now.
+   * interval, with its average level. Every producer not in it is silent now,
+   * unless its sender said it starts talking too recently for a report to
+   * have counted it (mediasoup needs 10 frames in one interval).
    */
   report(sending: readonly { producerId: string; level: number }[], now: number): void {
     for (const a of this.#activity.values()) {
@@ -69,6 +89,39 @@ export class SpeakerActivityTracker {
       if (a.speaking) a.lastLoudAt = now;
       this.#activity.set(producerId, a);
     }
+    for (const [producerId, a] of this.#activity) {
+      if (a.hintedAt === undefined) continue;
+      if (a.speaking) a.hintedAt = a.loudBeforeHint = undefined; // confirmed
+      else if (now - a.hintedAt < this.hints.confirmWithinMs) {
+        a.speaking = true; // not confirmable yet: the hint stands
+        a.lastLoudAt = now;
+      } else {
+        // Refuted: the sender is not heard talking. It keeps no hold from the hint.
+        a.lastLoudAt = a.loudBeforeHint;
+        a.hintedAt = a.loudBeforeHint = undefined;
+        this.#cooldownUntil.set(producerId, now + this.hints.cooldownMs);
+      }
+    }
+  }
+
+  /**
+   * The sender's own voice detection says it starts talking: it counts as
+   * speaking now, until a report confirms it or `confirmWithinMs` passes
+   * without one (then its hints are ignored for `cooldownMs`). Returns whether
+   * the hint was taken.
+   */
+  hint(producerId: string, now: number): boolean {
+    if ((this.#cooldownUntil.get(producerId) ?? 0) > now) return false;
+    const a = this.#activity.get(producerId) ?? { level: -127, speaking: false, sending: false };
+    if (a.speaking && a.hintedAt === undefined) return false; // already speaking: nothing to gain
+    if (a.hintedAt === undefined) {
+      a.hintedAt = now;
+      a.loudBeforeHint = a.lastLoudAt;
+    }
+    a.speaking = true;
+    a.lastLoudAt = now;
+    this.#activity.set(producerId, a);
+    return true;
   }
 
   get(producerId: string): SpeakerActivity | undefined {
@@ -77,6 +130,7 @@ export class SpeakerActivityTracker {
 
   forget(producerId: string): void {
     this.#activity.delete(producerId);
+    this.#cooldownUntil.delete(producerId);
   }
 }
 

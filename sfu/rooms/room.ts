@@ -193,6 +193,15 @@ export class Room extends EventEmitter<RoomEvents> {
     return producer;
   }
 
+  /** The participant's client says it starts talking (see the protocol's `speaking`): forward it now if a slot allows. */
+  hintSpeaking(participant: Participant): boolean {
+    const producer = participant.producer;
+    if (!producer || producer.paused || participant.closed) return false;
+    const taken = this.speakers.tracker.hint(producer.id, Date.now());
+    if (taken) this.#forwarder.update(false);
+    return taken;
+  }
+
   async setMuted(participant: Participant, muted: boolean): Promise<void> {
     if (await participant.setMuted(muted)) {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);

@@ -300,6 +300,11 @@ export class PeerSession {
       return {};
     },
 
+    speaking: async () => {
+      const { room, participant } = this.#need();
+      return { taken: room.hintSpeaking(participant) };
+    },
+
     mute: async () => {
       const { room, participant } = this.#need();
       await room.setMuted(participant, true);

@@ -25,6 +25,7 @@ const validData: Record<Method, Record<string, unknown>> = {
   consume: { rtpCapabilities: { codecs: [] } },
   restartIce: { transportId: 'nope' },
   consumerReady: { consumerId: 'nope' },
+  speaking: {},
   mute: {},
   unmute: {},
   leave: {},

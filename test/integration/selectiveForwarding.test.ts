@@ -183,4 +183,32 @@ describe('selective forwarding (K = 3)', () => {
     const running = [...room.participants.get(listener!.participantId)!.consumers.values()].filter((c) => !c.paused);
     expect(running).toHaveLength(3);
   }, 60_000);
+
+  it("with K = 2 and both slots taken, takes a silent one's voice hint for a moment only: a hint the audio does not confirm buys no slot and no second hint", async () => {
+    chorus = await startTestChorus({ rooms: { forwardK: 2 } });
+    const all = await joinPeers('hints', 5, 2);
+    const [t0, t1, liar, , listener] = all;
+    await until(
+      () => listener!.packetsFrom(t0!.participantId) > 20 && listener!.packetsFrom(t1!.participantId) > 20,
+      'both talkers heard',
+      15_000,
+    );
+    const room = chorus.rooms.rooms.get('hints')!;
+    const liarConsumerRuns = () =>
+      [...room.participants.get(listener!.participantId)!.consumers.values()].some(
+        (c) => c.producerId === room.participants.get(liar!.participantId)!.producer!.id && !c.paused,
+      );
+    expect(liarConsumerRuns()).toBe(false);
+    // The liar claims to start talking but goes on sending DTX only.
+    expect(await liar!.signaling.call('speaking', {})).toEqual({ taken: true });
+    await new Promise((r) => setTimeout(r, 1500)); // past the 600 ms confirmation window
+    expect(liarConsumerRuns()).toBe(false);
+    expect(await liar!.signaling.call('speaking', {})).toEqual({ taken: false });
+    // The talkers kept their slots all along.
+    const before = [listener!.packetsFrom(t0!.participantId), listener!.packetsFrom(t1!.participantId)];
+    await until(
+      () => listener!.packetsFrom(t0!.participantId) > before[0]! + 25 && listener!.packetsFrom(t1!.participantId) > before[1]! + 25,
+      'both talkers still heard',
+    );
+  }, 60_000);
 });

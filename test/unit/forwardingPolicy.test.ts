@@ -33,6 +33,13 @@ function room(n: number, k: number) {
     hears(listener: string) {
       return [...selectForListener(state, producers, listener, k)].sort();
     },
+    /** p's client says it starts talking at time t (the `speaking` hint); returns the ranking. */
+    hint(t: number, id: string) {
+      const taken = tracker.hint(id, t);
+      state = decideForwarding({ now: t, producers, activity: (id) => tracker.get(id), holdMs: HOLD, previouslyForwarded: forwarded });
+      forwarded = new Set(state.ranking.slice(0, k + 1));
+      return { taken, ranking: [...state.ranking] };
+    },
     mute(id: string, muted = true) {
       producers.find((p) => p.producerId === id)!.muted = muted;
     },
@@ -208,5 +215,49 @@ describe('planConsumers', () => {
 
   it('never resumes a consumer whose client has not said it is ready', () => {
     expect(planConsumers([c('c1', 'p1', false, false)], new Set(['p1']))).toEqual({ resume: [], pause: [] });
+  });
+});
+
+describe("the sender's voice hint (the protocol's speaking)", () => {
+  it('makes a newcomer a voice at once, and takes a stopped speaker\'s slot at the next report, not the one after', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    // p1 stops as p3 starts; p3's first report does not count it yet (too few frames).
+    expect(r.hint(100, 'p3')).toEqual({ taken: true, ranking: ['p1', 'p2', 'p3'] });
+    expect(r.at(250, { p2: -20 }).slice(0, 2)).toEqual(['p2', 'p3']);
+    expect(r.hears('p6')).toEqual(['p2', 'p3']);
+    // Confirmed by the observer: an ordinary speaker from then on.
+    expect(r.at(500, { p2: -20, p3: -20 }).slice(0, 2)).toEqual(['p2', 'p3']);
+  });
+
+  it('without a hint, the same newcomer waits for the observer to report it loud', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    r.at(250, { p2: -20 });
+    expect(r.hears('p6')).toEqual(['p1', 'p2']);
+  });
+
+  it('does not keep a slot for a hint the observer refutes, and ignores that sender\'s hints for a while', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    r.hint(100, 'p3'); // a lie, or a cough: p3 sends no loud audio
+    r.at(250, { p2: -20 });
+    r.at(500, { p2: -20 });
+    const ranking = r.at(750, { p2: -20 }); // 650 ms after the hint: refuted
+    expect(r.hears('p6')).not.toContain('p3');
+    expect(ranking).toEqual(['p2', 'p1']); // p1 still held from its last real words; p3 earns no hold
+    expect(r.hint(1000, 'p3').taken).toBe(false);
+    expect(r.hint(100 + 650 + 5_000, 'p3').taken).toBe(true);
+  });
+
+  it('is not renewed by repeating it: the window runs from the first hint', () => {
+    const r = room(6, 2);
+    r.at(0, { p1: -20, p2: -20 });
+    r.hint(100, 'p3');
+    r.at(350, { p1: -20, p2: -20 });
+    r.hint(400, 'p3');
+    r.at(600, { p1: -20, p2: -20 });
+    r.at(750, { p1: -20, p2: -20 });
+    expect(r.hint(800, 'p3').taken).toBe(false);
   });
 });

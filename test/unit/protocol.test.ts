@@ -106,6 +106,7 @@ describe('protocol schemas', () => {
         'remove',
         'restartIce',
         'resume',
+        'speaking',
         'unmute',
       ],
     );

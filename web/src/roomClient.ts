@@ -72,6 +72,9 @@ const initial: CallState = {
   chat: [],
 };
 
+/** MicLevel's 0..1 scale maps -60..0 dBFS: 0.2 ≈ -48 dBFS. */
+const VOICE_LEVEL = 0.2;
+
 const quiet = (p: ParticipantInfo): RemoteParticipant => ({ ...p, speaking: false, level: 0 });
 
 export class RoomClient {
@@ -190,8 +193,27 @@ export class RoomClient {
     this.#micTrack?.stop();
     this.#micLevel?.close();
     this.#micTrack = track;
-    this.#micLevel = new MicLevel(track, (level) => this.#set({ level }));
+    this.#micLevel = new MicLevel(track, (level) => {
+      this.#set({ level });
+      this.#detectVoiceStart(level);
+    });
     this.#set({ micId: track.getSettings().deviceId ?? this.#state.micId });
+  }
+
+  /** When our level last was at speaking level (ms), for the voice hint. */
+  #lastVoiceAt = 0;
+
+  /**
+   * Our microphone goes from quiet (half a second or more) to speaking level
+   * (≈ -48 dBFS, just above the server's -50 dBov threshold): tell the server
+   * at once, so that it need not wait for its level observer to forward us.
+   */
+  #detectVoiceStart(level: number): void {
+    if (level < VOICE_LEVEL) return;
+    const now = performance.now();
+    const quietFor = now - this.#lastVoiceAt;
+    this.#lastVoiceAt = now;
+    if (quietFor >= 500 && !this.#state.muted) void this.#call?.hintSpeaking();
   }
 
   /** Applies what the call core passes on (consumers and our own ending it handled itself). */
