@@ -34,7 +34,9 @@ async function roomLife(n: number): Promise<void> {
   } catch {
     failures++;
   } finally {
-    await Promise.all(peers.map((p) => (n % 2 ? p.call.leave() : p.close())));
+    // Half leave by asking, half by closing their socket; then each stops its sender.
+    await Promise.all(peers.map(async (p) => (n % 2 ? p.call.leave() : undefined)));
+    await Promise.all(peers.map((p) => p.close()));
   }
 }
 
