@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type InRoom, hearing, joinRoomInBrowsers, launchParticipant, tempDir, toneWav } from '../support/browser.ts';
+import { type InRoom, hearing, joinRoomInBrowsers, launchParticipant, sawReconnecting, tempDir, toneWav, watchReconnecting } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { freePort } from '../support/freePort.ts';
 
@@ -111,18 +111,6 @@ function expectedBy(who: Name): Record<string, number> {
   return Object.fromEntries((Object.keys(tones) as Name[]).filter((o) => o !== who).map((o) => [idOf(o), tones[o]]));
 }
 
-/** Page c records whether it shows "Reconnecting…" from now on (it may show it only briefly). */
-async function watchReconnecting(page: InRoom['page']): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __sawReconnecting?: boolean; __watch?: MutationObserver };
-    w.__sawReconnecting = false;
-    w.__watch?.disconnect();
-    w.__watch = new MutationObserver(() => {
-      if (document.querySelector('[data-testid="reconnecting"]')) w.__sawReconnecting = true;
-    });
-    w.__watch.observe(document.body, { subtree: true, childList: true });
-  });
-}
 
 /** Takes page c's network away for `seconds`, then measures when each page hears the two others again. */
 async function outage(seconds: number): Promise<Record<Name, number>> {
@@ -150,7 +138,7 @@ async function outage(seconds: number): Promise<Record<Name, number>> {
     }),
   );
   const cSession = idOf('c') === idsBefore.c ? 'resumed its session' : 'rejoined (new session)';
-  const saw = await pages.c.page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting);
+  const saw = await sawReconnecting(pages.c.page);
   console.log(
     `network outage ${seconds} s: each page heard both others again, after the link came back, by ` +
       (Object.keys(pages) as Name[]).map((w) => `${w} ${recovered[w] === undefined ? 'never' : `${(recovered[w] / 1000).toFixed(1)} s`}`).join(', ') +

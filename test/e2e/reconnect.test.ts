@@ -4,7 +4,7 @@
 // says it is reconnecting, then hears the others again.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type InRoom, hearing, joinRoomInBrowsers } from '../support/browser.ts';
+import { type InRoom, hearing, joinRoomInBrowsers, sawReconnecting, watchReconnecting } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { freePort } from '../support/freePort.ts';
 
@@ -39,25 +39,15 @@ function expectedBy(who: keyof typeof pages): Record<string, number> {
   return Object.fromEntries((Object.keys(pages) as (keyof typeof pages)[]).filter((o) => o !== who).map((o) => [pages[o].id, tones[o]]));
 }
 
-/** Each page records whether it ever shows "Reconnecting…" from now on (it may show it only briefly). */
-async function watchReconnecting(): Promise<void> {
-  for (const p of Object.values(pages)) {
-    await p.page.evaluate(() => {
-      const w = window as unknown as { __sawReconnecting?: boolean; __watch?: MutationObserver };
-      w.__sawReconnecting = false;
-      w.__watch?.disconnect();
-      w.__watch = new MutationObserver(() => {
-        if (document.querySelector('[data-testid="reconnecting"]')) w.__sawReconnecting = true;
-      });
-      w.__watch.observe(document.body, { subtree: true, childList: true });
-    });
-  }
+/** Each page records whether it ever shows "Reconnecting…" from now on. */
+async function watchEveryPage(): Promise<void> {
+  for (const p of Object.values(pages)) await watchReconnecting(p.page);
 }
 
 /** Every page said it was reconnecting, is back in the call with no error, and hears the two others. */
 async function expectEveryoneBack(): Promise<void> {
   for (const p of Object.values(pages)) {
-    await expect.poll(() => p.page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting)).toBe(true);
+    await expect.poll(() => sawReconnecting(p.page)).toBe(true);
     await p.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 20_000 });
     expect(await p.page.locator('[data-testid="call"]').getAttribute('data-phase')).toBe('joined');
     expect(await p.page.getByTestId('error').count()).toBe(0);
@@ -73,7 +63,7 @@ async function expectEveryoneBack(): Promise<void> {
 it('resumes every page after the server side resets the signaling connections: nobody left or joined', async () => {
   const room = chorus.rooms.rooms.get('reset')!;
   const before = new Map(room.participants);
-  await watchReconnecting();
+  await watchEveryPage();
   execFileSync('ss', ['-K', 'state', 'established', `( sport = :${port} )`], { stdio: 'ignore' });
   await expectEveryoneBack();
   // The same three participants (sessions), untouched.
@@ -96,14 +86,14 @@ it('restarts ICE when a page finds itself on a new network: new ICE credentials 
 
 it("rejoins every page on the other worker when the room's worker is killed", async () => {
   const victim = chorus.rooms.rooms.get('reset')!.media;
-  await watchReconnecting();
+  await watchEveryPage();
   process.kill(victim.pid, 'SIGKILL');
   await expectEveryoneBack();
   expect(chorus.rooms.rooms.get('reset')!.media).not.toBe(victim);
 }, 90_000);
 
 it('rejoins every page when Chorus restarts', async () => {
-  await watchReconnecting();
+  await watchEveryPage();
   await chorus.stop();
   chorus = await startTestChorus({ http: { port }, media: { workers: 2 } });
   await expectEveryoneBack();

@@ -158,3 +158,21 @@ export async function joinRoomInBrowsers<Name extends string>(
   }
   return joined;
 }
+
+/** The page records, from now on, whether it ever shows "Reconnecting…" (it may show it only briefly); see sawReconnecting. */
+export async function watchReconnecting(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __sawReconnecting?: boolean; __watch?: MutationObserver };
+    w.__sawReconnecting = false;
+    w.__watch?.disconnect();
+    w.__watch = new MutationObserver(() => {
+      if (document.querySelector('[data-testid="reconnecting"]')) w.__sawReconnecting = true;
+    });
+    w.__watch.observe(document.body, { subtree: true, childList: true });
+  });
+}
+
+/** Whether the page showed "Reconnecting…" since watchReconnecting. */
+export function sawReconnecting(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting === true);
+}
