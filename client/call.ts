@@ -8,6 +8,8 @@
 // Join sequence (docs/protocol.md): join → load the Device → send transport +
 // produce (if we may and can) → receive transport → consume; then for each
 // newConsumer: consume locally, tell the app, consumerReady (the server resumes it).
+// When the server moves the room off a dead worker (roomMoved), the media part
+// runs again on the same session: same participant, nobody sees a leave.
 import type { types } from 'mediasoup-client';
 import {
   closeCodes,
@@ -81,6 +83,10 @@ type CallEvents = {
   rejoining: [number, LeaveReason];
   /** Joined again (a new participant id; 'joined' came first with the new state). */
   rejoined: [];
+  /** The room's worker died and the room moved to another: our media is set up again (same participant). */
+  moving: [];
+  /** Media set up again after a move: the call goes on. */
+  moved: [];
   /** The call ended without us leaving: the reason says who ended it (and the error, when one did). */
   ended: [LeaveReason, Error | undefined];
 };
@@ -107,6 +113,10 @@ export class Call extends Emitter<CallEvents> {
   /** Set once we leave or close: nothing is rejoined after that. */
   #closing = false;
   #resumeGrant?: JoinResponse['resume'];
+  /** The media setup in progress or done last (after the join, or after a move). */
+  #mediaSetup?: Promise<void>;
+  /** Moves so far (the latest one sets the media up; an earlier one gives way). */
+  #moves = 0;
   /** How many reconnect attempts the current drop has taken (0: connected). */
   reconnectAttempts = 0;
 
@@ -150,6 +160,12 @@ export class Call extends Emitter<CallEvents> {
         this.#end(endedBy);
         return;
       }
+      // A move starts at once, ahead of what is queued: that was on the dead worker (see #move).
+      if (n.notification === 'roomMoved') {
+        this.#mediaSetup = this.#move(n.data.routerRtpCapabilities, this.#mediaSetup);
+        this.emit('notification', n);
+        return;
+      }
       this.#chain = this.#chain.then(() => this.#apply(n)).catch((err) => this.#onError(err));
     });
     signaling.on('close', ({ code }) => {
@@ -188,8 +204,7 @@ export class Call extends Emitter<CallEvents> {
   }
 
   async #join(token: string): Promise<void> {
-    const { room, codecOptions } = this.options;
-    const track = this.#track;
+    const { room } = this.options;
     const joined = await this.signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     this.#joined = joined;
     this.#resumeGrant = joined.resume;
@@ -197,7 +212,26 @@ export class Call extends Emitter<CallEvents> {
     this.signaling.holdOnDrop = joined.resume.graceMs > 0;
     this.emit('joined', joined);
     this.#step('joined');
-    const device = await this.options.loadDevice(joined.routerRtpCapabilities);
+    this.#mediaSetup = this.#setUpMedia(joined.routerRtpCapabilities);
+    // A move while we set up replaces this setup with its own: wait for the
+    // latest. Only this first one can fail here (a move reports its failure).
+    let setup: Promise<void> | undefined;
+    while (setup !== this.#mediaSetup) {
+      setup = this.#mediaSetup;
+      try {
+        await setup;
+      } catch (err) {
+        if (setup === this.#mediaSetup) throw err;
+      }
+    }
+  }
+
+  /** The media part of a join: Device, send transport + producer (if we may), receive transport, consume. */
+  async #setUpMedia(routerRtpCapabilities: types.RtpCapabilities): Promise<void> {
+    const { codecOptions } = this.options;
+    const track = this.#track;
+    const joined = this.joined;
+    const device = await this.options.loadDevice(routerRtpCapabilities);
     this.#device = device;
     if (track && joined.role !== 'listener' && device.canProduce('audio')) {
       const send = await this.#createTransport('send');
@@ -207,7 +241,7 @@ export class Call extends Emitter<CallEvents> {
         codecOptions: { ...codecOptions, opusMaxAverageBitrate: joined.audio.maxBitrate },
         stopTracks: false,
       });
-      // A rejoin keeps what the person chose.
+      // A rejoin (or a move) keeps what the person chose.
       if (this.#muted) await this.setMuted(true);
       this.#step('produced');
     }
@@ -308,19 +342,46 @@ export class Call extends Emitter<CallEvents> {
   async #consume({ consumerId, producerId, participantId, rtpParameters }: NotificationData<'newConsumer'>): Promise<void> {
     const recv = this.#transports.find((t) => t.direction === 'recv');
     if (!recv) return;
-    const consumer = await recv.consume({ id: consumerId, producerId, kind: 'audio', rtpParameters });
-    const remote = { consumer, participantId, producerId };
-    this.#consumers.set(consumerId, remote);
-    this.emit('consumer', remote);
-    this.#step('consumerReady');
+    const setup = this.#mediaSetup;
+    let remote: RemoteAudio | undefined;
     try {
+      const consumer = await recv.consume({ id: consumerId, producerId, kind: 'audio', rtpParameters });
+      remote = { consumer, participantId, producerId };
+      if (recv.closed) return void consumer.close(); // the room moved meanwhile
+      this.#consumers.set(consumerId, remote);
+      this.emit('consumer', remote);
+      this.#step('consumerReady');
       await this.signaling.call('consumerReady', { consumerId });
     } catch (err) {
+      // The room moved (the server says so before it answers a request that
+      // failed for it): this consumer was on the dead worker. Not a failure.
+      if (setup !== this.#mediaSetup) return void (remote && this.#dropConsumer(remote));
       // The server closed it before our acknowledgement arrived (its speaker
       // left): its consumerClosed is next in line. Not a failure of the call.
-      if (!(err instanceof SignalingError && err.code === 'NOT_FOUND')) throw err;
+      if (!(remote && err instanceof SignalingError && err.code === 'NOT_FOUND')) throw err;
       this.closedBeforeReady++;
       this.#dropConsumer(remote);
+    }
+  }
+
+  /**
+   * The server moved the room to another worker: our transports, producer and
+   * consumers are dead there. Drop them and set the media up again on the same
+   * session (same participant, track and mute state).
+   */
+  async #move(routerRtpCapabilities: types.RtpCapabilities, previous?: Promise<void>): Promise<void> {
+    const move = ++this.#moves;
+    const latest = () => move === this.#moves && !this.#ended;
+    this.emit('moving');
+    try {
+      await previous?.catch(() => {}); // a setup in progress was on the dead worker: let it end, then drop it
+      if (!latest()) return;
+      this.#closeMedia();
+      await this.#setUpMedia(routerRtpCapabilities);
+      if (latest()) this.emit('moved');
+    } catch (err) {
+      // Another move replaced this one: that one goes on. Otherwise the call rejoins.
+      if (latest()) this.#onError(err);
     }
   }
 
@@ -453,12 +514,17 @@ export class Call extends Emitter<CallEvents> {
   }
 
   /** Closes transports and consumers (telling the app each consumer went), keeping the track. */
-  #dropMedia(): void {
+  #closeMedia(): void {
     for (const r of this.#recoveries.splice(0)) r.stop();
     for (const t of this.#transports) t.close();
     this.#transports = [];
     for (const remote of [...this.#consumers.values()]) this.#dropConsumer(remote);
     this.#producer = undefined;
+  }
+
+  /** The session is gone: its media, and what was still queued of its notifications. */
+  #dropMedia(): void {
+    this.#closeMedia();
     this.#chain = Promise.resolve();
   }
 

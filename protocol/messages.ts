@@ -250,6 +250,13 @@ export const notifications = {
   chatMessage,
   /** The room is gone (its worker died, the server shuts down, an admin closed it). */
   roomClosed: z.object({ reason: z.enum(leaveReasons) }),
+  /**
+   * The room's worker died and the room now runs on another one: you are still
+   * in it (same participant), but your transports, producer and consumers are
+   * gone. Load a Device with these capabilities and set the media up again
+   * (createTransport, produce, createTransport recv, consume), as after join.
+   */
+  roomMoved: z.object({ routerRtpCapabilities }),
   /** A moderator muted you; unmute is refused unless allowUnmute. */
   forceMuted: z.object({ allowUnmute: z.boolean() }),
 } as const;

@@ -7,6 +7,7 @@ export interface RoomsTable {
   /** Chorus's id of this opening of the room (a room name can be opened many times). */
   id: string;
   name: string;
+  /** The worker the room runs on (or ran on last: a move updates it, see room_moves). */
   worker_pid: number;
   created_at: Timestamp;
   closed_at: Timestamp | null;
@@ -18,6 +19,7 @@ export interface ParticipantSessionsTable {
   id: string;
   room_id: string;
   display_name: string;
+  /** The worker the session runs on (or ran on last: a move of its room updates it). */
   worker_pid: number;
   joined_at: Timestamp;
   left_at: Timestamp | null;
@@ -37,7 +39,19 @@ export interface ParticipantSessionsTable {
   quality_at: Timestamp | null;
 }
 
+/** A room moved off a dead worker (sfu/rooms/room.ts). */
+export interface RoomMovesTable {
+  id: string;
+  room_id: string;
+  from_worker_pid: number;
+  to_worker_pid: number;
+  moved_at: Timestamp;
+  /** Participants moved with it (their sessions go on). */
+  participants: number;
+}
+
 export interface Database {
   rooms: RoomsTable;
   participant_sessions: ParticipantSessionsTable;
+  room_moves: RoomMovesTable;
 }

@@ -4,7 +4,9 @@
 // one drain loop writes the queue in order. If the database is unreachable the
 // head write is retried with backoff (up to 5 s apart) and the queue keeps
 // growing. Every write is idempotent (insert … on conflict do nothing, update by
-// id), so a retry after an ambiguous failure is harmless.
+// id), so a retry after an ambiguous failure is harmless. A room that moves off
+// a dead worker ends no session: its move is one write (a room_moves row, and
+// the room's and its sessions' worker_pid), in order with the others.
 //
 // The queue is bounded by its estimated size in memory (maxQueueBytes; each
 // write is charged a fixed overhead plus its strings) and by maxQueuedWrites.
@@ -14,13 +16,14 @@
 // then rooms with no participant write left in the queue. So a room's insert is
 // never dropped while a write of its participants waits, nor a session's insert
 // while its leave waits. Each drop is logged and counted (dbDropped).
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { QualitySummary } from '../metrics/quality.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { Db } from './database.ts';
 
 interface Write {
-  kind: 'open room' | 'close room' | 'join' | 'leave' | 'quality';
+  kind: 'open room' | 'move room' | 'close room' | 'join' | 'leave' | 'quality';
   what: string;
   /** The room this write belongs to, and the participant session if any. */
   roomId: string;
@@ -150,7 +153,8 @@ export class SessionRecorder {
 
   /** Records everything the registry reports. */
   attach(registry: RoomRegistry): void {
-    registry.on('roomOpened', (room) =>
+    registry.on('roomOpened', (room) => {
+      const workerPid = room.media.pid; // now: the room may move before this is written
       this.#enqueue({
         kind: 'open room',
         what: `open room ${room.name}`,
@@ -159,11 +163,34 @@ export class SessionRecorder {
         run: (db) =>
           db
             .insertInto('rooms')
-            .values({ id: room.id, name: room.name, worker_pid: room.media.pid, created_at: room.createdAt })
+            .values({ id: room.id, name: room.name, worker_pid: workerPid, created_at: room.createdAt })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),
-      }),
-    );
+      });
+    });
+    registry.on('roomMoved', (room, move) => {
+      const id = randomUUID();
+      const sessions = move.participants.map((p) => p.id);
+      const [from, to] = [move.from.pid, move.to.pid];
+      this.#enqueue({
+        kind: 'move room',
+        what: `move room ${room.name}`,
+        roomId: room.id,
+        bytes: WRITE_OVERHEAD_BYTES + strBytes(room.id, room.name, id, ...sessions),
+        run: (db) =>
+          db.transaction().execute(async (tx) => {
+            await tx
+              .insertInto('room_moves')
+              .values({ id, room_id: room.id, from_worker_pid: from, to_worker_pid: to, moved_at: move.at, participants: sessions.length })
+              .onConflict((oc) => oc.column('id').doNothing())
+              .execute();
+            await tx.updateTable('rooms').set({ worker_pid: to }).where('id', '=', room.id).execute();
+            if (sessions.length) {
+              await tx.updateTable('participant_sessions').set({ worker_pid: to }).where('id', 'in', sessions).execute();
+            }
+          }),
+      });
+    });
     registry.on('roomClosed', (room, reason) => {
       const at = new Date();
       this.#enqueue({
@@ -175,7 +202,8 @@ export class SessionRecorder {
           db.updateTable('rooms').set({ closed_at: at, close_reason: reason }).where('id', '=', room.id).execute(),
       });
     });
-    registry.on('participantJoined', (room, p) =>
+    registry.on('participantJoined', (room, p) => {
+      const workerPid = room.media.pid;
       this.#enqueue({
         kind: 'join',
         what: `join ${p.id}`,
@@ -189,13 +217,13 @@ export class SessionRecorder {
               id: p.id,
               room_id: room.id,
               display_name: p.displayName,
-              worker_pid: room.media.pid,
+              worker_pid: workerPid,
               joined_at: p.joinedAt,
             })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),
-      }),
-    );
+      });
+    });
     registry.on('participantLeft', (room, p, reason) => {
       const at = new Date();
       this.#enqueue({

@@ -3,9 +3,9 @@
 //
 // The pool owns the workers: it creates them, hands out the least-loaded one
 // for a new room, and closes them. A worker that dies is logged and removed;
-// the routers on it close with it (their rooms hear that through their router,
-// and their clients rejoin, landing on a live worker), and the pool starts a
-// replacement with the same index and ports, after a backoff. A worker that
+// the routers on it close with it (their rooms hear that through their router
+// and move to a live worker: see Room), and the pool starts a replacement with
+// the same index and ports, after a backoff. A worker that
 // keeps dying (more than `restarts.max` times within `restarts.windowMs`) is
 // not restarted again: the pool reports it as crash-looping and /readyz fails.
 // A health check asks every worker for its resource usage; one that does not
@@ -87,6 +87,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   /** Indexes that died too often and are not restarted any more. */
   readonly crashLooping = new Set<number>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Indexes whose replacement is scheduled or starting. */
+  readonly #restarting = new Set<number>();
 
   private constructor(readonly options: WorkerPoolOptions) {
     super();
@@ -119,17 +121,20 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     }
     // 0.2 s after the first death, doubling with each recent one (at most 10 s).
     const delay = Math.min(10_000, 200 * 2 ** (deaths.length - 1));
+    this.#restarting.add(index);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       if (this.#closed) return;
       this.#startWorker(index, this.options).then(
         (media) => {
+          this.#restarting.delete(index);
           if (this.#closed) return void media.worker.close();
           this.#workers.push(media);
           this.#workers.sort((a, b) => a.index - b.index);
           this.emit('workerStarted', media);
         },
         (error: Error) => {
+          this.#restarting.delete(index);
           this.#log.error('cannot restart worker', { index, error });
           this.#scheduleRestart(index);
         },
@@ -199,7 +204,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   #onDied(media: MediaWorker, error: Error): void {
     const i = this.#workers.indexOf(media);
     if (i >= 0) this.#workers.splice(i, 1);
-    this.#log.error('worker died; its rooms are closed and it is restarted', {
+    this.#log.error('worker died; its rooms move to a live worker and it is restarted', {
       index: media.index,
       pid: media.pid,
       error,
@@ -213,10 +218,15 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     return this.#workers;
   }
 
-  /** The worker with the fewest consumers (ties: fewest routers). */
-  leastLoaded(): MediaWorker {
+  /**
+   * The live worker with the fewest consumers (ties: fewest routers). A worker
+   * that just died is skipped: mediasoup closes its routers (and so their rooms
+   * look for a new one) before it reports the death.
+   */
+  #pick(): MediaWorker | undefined {
     let best: MediaWorker | undefined;
     for (const w of this.#workers) {
+      if (w.worker.closed) continue;
       if (
         !best ||
         w.consumerCount < best.consumerCount ||
@@ -225,12 +235,35 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
         best = w;
       }
     }
-    if (!best || this.#closed) throw new ChorusError('SERVER_BUSY', 'no media worker is available');
-    return best;
+    return this.#closed ? undefined : best;
   }
 
-  async createRouter(mediaCodecs: types.RouterRtpCodecCapability[]): Promise<{ media: MediaWorker; router: types.Router }> {
-    const media = this.leastLoaded();
+  /** The next worker to start, if a replacement is on its way and comes within `ms`. */
+  #nextStarted(ms: number): Promise<MediaWorker | undefined> {
+    if (this.#closed || this.#restarting.size === 0 || ms <= 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const started = (media: MediaWorker) => {
+        clearTimeout(timer);
+        resolve(media);
+      };
+      const timer = setTimeout(() => {
+        this.off('workerStarted', started);
+        resolve(undefined);
+      }, ms);
+      this.once('workerStarted', started);
+    });
+  }
+
+  /**
+   * A router on the least-loaded live worker. With `waitMs`, when none is
+   * alive but a replacement is starting, waits up to that long for it.
+   */
+  async createRouter(
+    mediaCodecs: types.RouterRtpCodecCapability[],
+    { waitMs = 0 }: { waitMs?: number } = {},
+  ): Promise<{ media: MediaWorker; router: types.Router }> {
+    const media = this.#pick() ?? (await this.#nextStarted(waitMs));
+    if (!media || media.worker.closed) throw new ChorusError('SERVER_BUSY', 'no media worker is available');
     const router = await media.worker.createRouter({ mediaCodecs });
     media.trackRouter(router);
     return { media, router };

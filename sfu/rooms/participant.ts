@@ -1,7 +1,8 @@
 // One person in a room and the mediasoup objects that are theirs: up to one
 // send and one receive WebRtcTransport, one Opus producer, and the consumers
 // of other people's producers. The participant owns them: close() closes the
-// transports, which closes the producer and consumers with them.
+// transports, which closes the producer and consumers with them; dropMedia()
+// forgets them (they died with their worker) while the participant stays.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -133,6 +134,8 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     }
     this.#transports.set(direction, transport);
     transport.on('dtlsstatechange', (state) => {
+      // Only the transport in use speaks for us (not one dropped when the room moved).
+      if (this.#transports.get(direction) !== transport) return;
       if (state === 'failed' || state === 'closed') this.close('transportFailed');
     });
     return transport;
@@ -230,6 +233,21 @@ export class Participant extends EventEmitter<ParticipantEvents> {
 
   isReady(consumerId: string): boolean {
     return this.#ready.has(consumerId);
+  }
+
+  /**
+   * The room moves off a dead worker: the transports, producer and consumers
+   * died with its router. Forget them (and the receive capabilities: the
+   * client sends them again with its new consume); the participant stays,
+   * with its mute and moderation state.
+   */
+  dropMedia(): void {
+    for (const t of this.#transports.values()) t.close();
+    this.#transports.clear();
+    this.#consumers.clear();
+    this.#ready.clear();
+    this.#producer = undefined;
+    this.#rtpCapabilities = undefined;
   }
 
   /** Closes everything of this participant. Idempotent; emits 'close' once. */

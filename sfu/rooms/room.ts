@@ -3,8 +3,14 @@
 // The room owns its router (and the speaker observers on it) and its
 // participants. Its Forwarder decides which voices each listener receives and
 // applies that to the listener's consumers (forwarder.ts). It closes itself a
-// moment after its last participant leaves, or at once when its router closes
-// under it (the worker died).
+// moment after its last participant leaves.
+//
+// When its worker dies, the room moves: it gets a router on a live worker from
+// its RouterSource and keeps everything else (participants with their ids,
+// roles, mute and moderation state, the removed list, the chat). Their
+// mediasoup objects died with the router; each participant drops them and is
+// told (`roomMoved`), and its client sets its media up again. Only when no
+// worker can take the room does it close ('workerDied'; the clients rejoin).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -20,6 +26,17 @@ import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
 
+/** Where a room gets a router: when it opens, and again when its worker dies. */
+export type RouterSource = () => Promise<{ media: MediaWorker; router: types.Router }>;
+
+/** A room moved off a dead worker: who was moved, from where to where. */
+export interface RoomMove {
+  from: MediaWorker;
+  to: MediaWorker;
+  participants: readonly Participant[];
+  at: Date;
+}
+
 export interface RoomOptions {
   emptyRoomCloseDelayMs: number;
   maxParticipants: number;
@@ -33,6 +50,7 @@ export interface RoomOptions {
 type RoomEvents = {
   participantJoined: [Participant];
   participantLeft: [Participant, LeaveReason];
+  moved: [RoomMove];
   close: [RoomCloseReason];
 };
 
@@ -53,22 +71,71 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Identities removed by a moderator or admin: refused for the rest of the room's life. */
   readonly #removed = new Set<string>();
   #closed = false;
+  #media!: MediaWorker;
+  #router!: types.Router;
+  #speakers!: SpeakerMonitor;
+  /** Set while the room moves to another worker; media requests wait for it. */
+  #moving?: Promise<void>;
 
   private constructor(
     readonly name: string,
-    readonly media: MediaWorker,
-    readonly router: types.Router,
-    readonly speakers: SpeakerMonitor,
+    readonly source: RouterSource,
+    placed: Placement,
     readonly options: RoomOptions,
     readonly log: Logger,
   ) {
     super();
+    const room = this;
     this.#forwarder = new Forwarder(
-      { name, router, participants: this.#participants, activity: speakers.tracker, holdMs: options.speakerHoldMs, log },
+      {
+        name,
+        // Getters: the router and the speaker observers change when the room moves.
+        get router() {
+          return room.#router;
+        },
+        get activity() {
+          return room.#speakers.tracker;
+        },
+        participants: this.#participants,
+        holdMs: options.speakerHoldMs,
+        log,
+      },
       options.forwardK,
     );
-    // The router closes under us when its worker dies.
-    router.observer.once('close', () => this.close('workerDied'));
+    this.#place(placed);
+    this.#armEmptyTimer();
+  }
+
+  /** Opens a room on a router from `source`. */
+  static async create(name: string, source: RouterSource, options: RoomOptions, log: Logger): Promise<Room> {
+    return new Room(name, source, await Room.#placement(source, options), options, log);
+  }
+
+  /** A router from `source`, with the speaker observers on it. */
+  static async #placement(source: RouterSource, options: RoomOptions): Promise<Placement> {
+    const { media, router } = await source();
+    try {
+      const speakers = await SpeakerMonitor.create(router, {
+        intervalMs: options.levelIntervalMs,
+        thresholdDbov: options.speakingThresholdDbov,
+        maxEntries: options.maxParticipants,
+      });
+      return { media, router, speakers };
+    } catch (err) {
+      router.close();
+      throw err;
+    }
+  }
+
+  /** Runs the room on this router from now on. */
+  #place({ media, router, speakers }: Placement): void {
+    this.#media = media;
+    this.#router = router;
+    this.#speakers = speakers;
+    // The router closes under us when its worker dies (or the pool closes): move.
+    router.once('workerclose', () => {
+      if (!this.#closed) this.#moving = this.#move();
+    });
     speakers.on('report', () => this.#onLevels());
     speakers.on('dominant', (producerId) => {
       const speaker = this.#ownerOf(producerId);
@@ -76,21 +143,56 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#dominant = speaker;
       this.#broadcast('dominantSpeaker', { participantId: speaker.id });
     });
-    this.#armEmptyTimer();
   }
 
-  static async create(name: string, media: MediaWorker, router: types.Router, options: RoomOptions, log: Logger) {
+  /**
+   * The worker died: every participant drops its (dead) media objects, the
+   * room gets a router on a live worker and tells each participant to set its
+   * media up again. Closes the room ('workerDied') when no worker takes it.
+   */
+  async #move(): Promise<void> {
+    const from = this.#media;
+    for (const p of this.#participants.values()) p.dropMedia();
+    this.#speakers.removeAllListeners();
+    // mediasoup closes a dead worker's routers before it reports the death:
+    // let the pool hear of it first (it schedules the replacement we may wait for).
+    await new Promise((resolve) => setImmediate(resolve));
+    let placed: Placement;
     try {
-      const speakers = await SpeakerMonitor.create(router, {
-        intervalMs: options.levelIntervalMs,
-        thresholdDbov: options.speakingThresholdDbov,
-        maxEntries: options.maxParticipants,
-      });
-      return new Room(name, media, router, speakers, options, log);
+      placed = await Room.#placement(this.source, this.options);
     } catch (err) {
-      router.close();
-      throw err;
+      this.#moving = undefined;
+      this.log.warn('no live worker can take the room of a dead worker: closing it', { room: this.name, error: err as Error });
+      this.close('workerDied');
+      return;
     }
+    this.#moving = undefined;
+    if (this.#closed) return void placed.router.close();
+    this.#place(placed);
+    const participants = [...this.#participants.values()];
+    for (const p of participants) p.link.notify('roomMoved', { routerRtpCapabilities: placed.router.rtpCapabilities });
+    this.log.info('room moved off a dead worker', {
+      room: this.name,
+      from: from.pid,
+      to: placed.media.pid,
+      participants: participants.length,
+    });
+    this.emit('moved', { from, to: placed.media, participants, at: new Date() });
+    this.#forwarder.update(true);
+  }
+
+  /** The worker the room runs on (another one after a move). */
+  get media(): MediaWorker {
+    return this.#media;
+  }
+
+  get router(): types.Router {
+    return this.#router;
+  }
+
+  /** Resolves once the room is on a live router (at once, unless it is moving). */
+  async placed(): Promise<void> {
+    await this.#moving;
   }
 
   get closed(): boolean {
@@ -179,13 +281,14 @@ export class Room extends EventEmitter<RoomEvents> {
     return undefined;
   }
 
-  createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
-    return participant.createTransport(this.router, this.media.webRtcServer, direction);
+  async createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
+    await this.#moving;
+    return participant.createTransport(this.#router, this.#media.webRtcServer, direction);
   }
 
   async produce(participant: Participant, transportId: string, rtpParameters: types.RtpParameters, paused: boolean) {
     const producer = await participant.produce(transportId, rtpParameters, paused);
-    await this.speakers.addProducer(producer);
+    await this.#speakers.addProducer(producer);
     if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
     // A new producer is idle until the level observer hears it: the policy must know it now.
     this.#forwarder.update(false);
@@ -197,7 +300,7 @@ export class Room extends EventEmitter<RoomEvents> {
   hintSpeaking(participant: Participant): boolean {
     const producer = participant.producer;
     if (!producer || producer.paused || participant.closed) return false;
-    const taken = this.speakers.tracker.hint(producer.id, Date.now());
+    const taken = this.#speakers.tracker.hint(producer.id, Date.now());
     if (taken) this.#forwarder.update(false);
     return taken;
   }
@@ -253,7 +356,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #onLevels(): void {
     for (const p of this.#participants.values()) {
-      if (p.producer && this.speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
+      if (p.producer && this.#speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
     }
     this.#forwarder.update(false);
     if (this.#levelsTimer) return; // a send is already due
@@ -268,7 +371,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #sendLevels(): void {
     if (this.#closed) return;
     const levels = [...this.#participants.values()].flatMap((p) => {
-      const a = p.producer && !p.muted ? this.speakers.tracker.get(p.producer.id) : undefined;
+      const a = p.producer && !p.muted ? this.#speakers.tracker.get(p.producer.id) : undefined;
       if (!a || !a.speaking) return [];
       return [{ participantId: p.id, level: levelToUnit(a.level, this.options.speakingThresholdDbov), speaking: true }];
     });
@@ -292,10 +395,16 @@ export class Room extends EventEmitter<RoomEvents> {
       if (reason !== 'empty') p.link.notify('roomClosed', { reason: leave });
       p.close(leave);
     }
-    this.router.close();
+    this.#router.close();
     this.log.info('room closed', { room: this.name, reason });
     this.emit('close', reason);
   }
+}
+
+interface Placement {
+  media: MediaWorker;
+  router: types.Router;
+  speakers: SpeakerMonitor;
 }
 
 /** A speaking level (dBov) as 0..1 above the threshold, in steps of 0.1, for meters. */

@@ -131,6 +131,9 @@ export class PeerSession {
           try {
             return { id, ok: true, data: await this.#dispatch(method as Method, data ?? {}) };
           } catch (err) {
+            // A request that failed because the room's worker died is answered
+            // once the room has moved: the client hears roomMoved first.
+            await this.#joined?.room.placed();
             return { id, ok: false, error: this.#toErrorBody(err) };
           }
         };

@@ -1,5 +1,5 @@
 // Workers heal and Chorus drains: a dead worker is replaced on the same index
-// and ports (its rooms' clients rejoin on it), a stuck one is found by the
+// and ports (its rooms move onto it with their participants), a stuck one is found by the
 // health check and replaced, one that keeps dying makes /readyz fail; a
 // draining Chorus says so, refuses new calls and tells its clients.
 import { afterEach, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ async function killAndAwaitReplacement(c: TestChorus, signal: NodeJS.Signals = '
   return replaced;
 }
 
-it('replaces a killed worker on the same index and port; the peers of its room rejoin on it and hear each other', async () => {
+it('replaces a killed worker on the same index and port; its room moves onto it, the same peers hear each other again', async () => {
   chorus = await startTestChorus({ media: { rtcPortBase: await freePort() } });
   const c = chorus;
   const ada = await NodePeer.join(c, 'heal', 'Ada', opusTonePackets(440));
@@ -45,6 +45,10 @@ it('replaces a killed worker on the same index and port; the peers of its room r
   await until(() => ada.packetsFrom(bob.participantId) > 20 && bob.packetsFrom(ada.participantId) > 20, 'audio both ways');
   const old = c.pool.workers[0]!;
   const oldPort = await udpPort(old);
+  const room = c.rooms.rooms.get('heal')!;
+  const ids = [ada.participantId, bob.participantId];
+  let moved = 0;
+  for (const p of [ada, bob]) p.call.on('moved', () => moved++);
 
   const fresh = await killAndAwaitReplacement(c);
   expect(fresh.index).toBe(0);
@@ -53,8 +57,12 @@ it('replaces a killed worker on the same index and port; the peers of its room r
   expect(c.pool.workers).toEqual([fresh]);
   expect(await readyz(c)).toMatchObject({ status: 200, body: { status: 'ready', workers: 1 } });
 
-  await until(() => c.rooms.rooms.get('heal')?.participants.size === 2, 'both back in the room', 20_000);
-  expect(c.rooms.rooms.get('heal')!.media).toBe(fresh);
+  // No other worker was alive: the room waited for the replacement and moved onto it.
+  await until(() => moved === 2, () => `both moved (${moved} did)`, 20_000);
+  expect(c.rooms.rooms.get('heal')).toBe(room);
+  expect(room.media).toBe(fresh);
+  expect([...room.participants.keys()]).toEqual(ids);
+  expect([ada.participantId, bob.participantId]).toEqual(ids);
   const from = [ada.packetsFrom(bob.participantId), bob.packetsFrom(ada.participantId)];
   await until(
     () => ada.packetsFrom(bob.participantId) > from[0]! + 50 && bob.packetsFrom(ada.participantId) > from[1]! + 50,

@@ -126,6 +126,7 @@ describe('protocol schemas', () => {
     dominantSpeaker: { participantId: 'p1' },
     chatMessage: { id: 'm1', participantId: 'p1', displayName: 'Ada', text: 'hi', at: new Date(0).toISOString() },
     roomClosed: { reason: 'workerDied' },
+    roomMoved: { routerRtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: 100, clockRate: 48000, channels: 2 }] } },
     forceMuted: { allowUnmute: false },
   };
 

@@ -165,6 +165,9 @@ export class RoomClient {
     call.on('ended', () => window.removeEventListener('online', online));
     this.#stopWatching = () => window.removeEventListener('online', online);
     call.on('rejoined', () => this.#set({ reconnecting: undefined }));
+    // The room moved off a dead worker: our media is set up again on another one.
+    call.on('moving', () => this.#set({ reconnecting: 1 }));
+    call.on('moved', () => this.#set({ reconnecting: undefined }));
     call.on('ended', (reason) => this.#fail(endedMessage(reason)));
   }
 
