@@ -1,7 +1,8 @@
 // A call in real browsers survives, with nobody clicking anything: its
 // signaling connections reset by the server side (what a proxy restart or a
-// NAT timeout does), the room's worker killed, Chorus restarted. Every page
-// says it is reconnecting, then hears the others again.
+// NAT timeout does), the room's worker killed (the room moves to the other
+// worker with its participants), Chorus restarted. Every page says it is
+// reconnecting, then hears the others again.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type InRoom, hearing, joinRoomInBrowsers, sawReconnecting, watchReconnecting } from '../support/browser.ts';
@@ -52,7 +53,7 @@ async function expectEveryoneBack(): Promise<void> {
     expect(await p.page.locator('[data-testid="call"]').getAttribute('data-phase')).toBe('joined');
     expect(await p.page.getByTestId('error').count()).toBe(0);
   }
-  // Rejoined pages have new participant ids: find them by name.
+  // Rejoined pages have new participant ids (moved or resumed ones the same): find them by name.
   const room = chorus.rooms.rooms.get('reset')!;
   for (const [name, p] of Object.entries(pages)) p.id = [...room.participants.values()].find((x) => x.displayName === name)!.id;
   for (const who of Object.keys(pages) as (keyof typeof pages)[]) {
@@ -84,12 +85,19 @@ it('restarts ICE when a page finds itself on a new network: new ICE credentials 
   expect(room.participants.get(pages.a.id)).toBe(a);
 }, 90_000);
 
-it("rejoins every page on the other worker when the room's worker is killed", async () => {
-  const victim = chorus.rooms.rooms.get('reset')!.media;
+it("moves every page to the other worker when the room's worker is killed: the same participants, nobody left or joined", async () => {
+  const room = chorus.rooms.rooms.get('reset')!;
+  const victim = room.media;
+  const before = new Map(room.participants);
+  let left = 0;
+  chorus.rooms.on('participantLeft', () => left++);
   await watchEveryPage();
   process.kill(victim.pid, 'SIGKILL');
   await expectEveryoneBack();
-  expect(chorus.rooms.rooms.get('reset')!.media).not.toBe(victim);
+  expect(chorus.rooms.rooms.get('reset')).toBe(room);
+  expect(room.media).not.toBe(victim);
+  expect([...room.participants.entries()]).toEqual([...before.entries()]);
+  expect(left).toBe(0);
 }, 90_000);
 
 it('rejoins every page when Chorus restarts', async () => {
