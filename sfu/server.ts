@@ -16,6 +16,7 @@ import { mediaState } from './metrics/mediaState.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { StatsSampler } from './metrics/statsSampler.ts';
 import { createHttpApp } from './http/app.ts';
+import { rateLimit } from './http/rateLimit.ts';
 import type { Logger } from './log.ts';
 import { resolveAnnouncedAddress } from './media/announcedAddress.ts';
 import { WorkerPool } from './media/workerPool.ts';
@@ -143,6 +144,8 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     }
 
     // HTTP + WebSocket on one port.
+    const limit = (what: string, limits: Config['http']['rateLimits']['admin']) =>
+      rateLimit(what, { ...limits, trustProxy: config.signaling.trustProxy });
     const app = createHttpApp({
       readiness: {
         workers: () => pool.workers.length,
@@ -156,9 +159,10 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
             tokens,
             ttlSeconds: config.auth.devTokenTtlSeconds,
             occupants: (room: string) => rooms.rooms.get(room)?.participants.size ?? 0,
+            limit: limit('POST /dev/token', config.http.rateLimits.devToken),
           }
         : undefined,
-      routers: [adminRoutes(rooms, config.admin.secret), metricsRoutes(metrics)],
+      routers: [adminRoutes(rooms, config.admin.secret, limit('the admin API', config.http.rateLimits.admin)), metricsRoutes(metrics)],
       log: log.child('http'),
     });
     const server = http.createServer(app.callback());

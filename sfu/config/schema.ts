@@ -5,10 +5,17 @@ import { z } from 'zod';
 
 const logLevel = z.enum(['debug', 'info', 'warn', 'error']);
 
+/** Requests per client address to one HTTP route, a token bucket. */
+const httpRateLimit = z.strictObject({
+  requestsPerSecond: z.number().min(0.01).max(10_000),
+  requestBurst: z.number().int().min(1).max(100_000),
+});
+
 export const configSchema = z.strictObject({
   http: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
+    rateLimits: z.strictObject({ devToken: httpRateLimit, admin: httpRateLimit }),
   }),
   media: z.strictObject({
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),

@@ -1,7 +1,8 @@
 // The admin API (/admin), for operators and app backends: list rooms and
 // participants, force-mute, remove, close a room, set a room's K. Every call
 // needs `Authorization: Bearer <admin.secret>`; with no admin secret configured
-// the API is off.
+// the API is off. `limit` (the rate limit per client address) runs first, so
+// guessing the secret is limited too.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -47,8 +48,9 @@ function describeRoom(room: Room) {
   };
 }
 
-export function adminRoutes(rooms: RoomRegistry, secret: string): Router {
+export function adminRoutes(rooms: RoomRegistry, secret: string, limit?: Koa.Middleware): Router {
   const router = new Router({ prefix: '/admin' });
+  if (limit) router.use(limit);
   if (!secret) {
     router.all('/{*rest}', () => {
       throw new HttpError(404, 'NOT_FOUND', 'the admin API is off: set admin.secret (CHORUS_ADMIN_SECRET)');

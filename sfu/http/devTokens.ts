@@ -8,6 +8,7 @@
 // do not both get it). Everyone after that is what they asked for.
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
+import type Koa from 'koa';
 import { z } from 'zod';
 import type { TokenService } from '../auth/tokens.ts';
 import { describeIssues, displayName, roomName } from '../../protocol/messages.ts';
@@ -23,13 +24,15 @@ export interface DevTokenOptions {
   ttlSeconds: number;
   /** Participants in the room now (0 when it is not open). */
   occupants(room: string): number;
+  /** Runs before each request (the rate limit per client address). */
+  limit?: Koa.Middleware;
 }
 
-export function devTokenRoutes({ tokens, ttlSeconds, occupants }: DevTokenOptions): Router {
+export function devTokenRoutes({ tokens, ttlSeconds, occupants, limit = (_ctx, next) => next() }: DevTokenOptions): Router {
   const router = new Router();
   /** Rooms whose moderator token was handed out recently, and when. */
   const claims = new Map<string, number>();
-  router.post('/dev/token', async (ctx) => {
+  router.post('/dev/token', limit, async (ctx) => {
     const parsed = body.safeParse(ctx.request.body);
     if (!parsed.success) throw new HttpError(400, 'INVALID_MESSAGE', describeIssues(parsed.error));
     const { room, name, role: asked } = parsed.data;

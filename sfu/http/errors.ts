@@ -11,6 +11,7 @@ const statusOf: Record<string, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   MESSAGE_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   ROOM_CLOSED: 409,
   INVALID_STATE: 409,
   SERVER_BUSY: 503,

@@ -3,7 +3,8 @@
 // (Origin), how many sockets one address may hold, and how fast one client
 // may send requests (a token bucket that, once joined, belongs to the
 // identity, so rejoining or resuming does not refill it). Pure policy: time
-// and addresses come in as arguments; wsServer.ts applies the decisions.
+// and addresses come in as arguments; wsServer.ts applies the decisions (and
+// http/rateLimit.ts the same buckets, by address, to HTTP routes).
 import type { IncomingMessage } from 'node:http';
 
 export { closeCodes } from '../../protocol/messages.ts';
@@ -94,12 +95,13 @@ export class TokenBucket {
 }
 
 /**
- * Buckets by identity, so that a participant's limit outlives its socket: a
- * rejoin or a resume gets the bucket its identity left. An entry is kept until
- * it would have refilled completely (plus a minute), then forgotten: the map
- * holds only identities active recently.
+ * Buckets by key: by identity, so that a participant's limit outlives its
+ * socket (a rejoin or a resume gets the bucket its identity left), or by client
+ * address (HTTP routes). An entry is kept until it would have refilled
+ * completely (plus a minute), then forgotten: the map holds only keys active
+ * recently.
  */
-export class IdentityBuckets {
+export class KeyedBuckets {
   readonly #buckets = new Map<string, { bucket: TokenBucket; lastUsed: number }>();
 
   constructor(
@@ -116,6 +118,14 @@ export class IdentityBuckets {
     } else if (entry.bucket !== own) {
       entry.bucket.absorb(own, now);
     }
+    entry.lastUsed = now;
+    return entry.bucket;
+  }
+
+  /** The key's bucket (a full one for a key not seen recently). */
+  get(key: string, now: number): TokenBucket {
+    let entry = this.#buckets.get(key);
+    if (!entry) this.#buckets.set(key, (entry = { bucket: new TokenBucket(this.rate, this.burst, now), lastUsed: now }));
     entry.lastUsed = now;
     return entry.bucket;
   }

@@ -15,7 +15,7 @@ import {
   clientAddress,
   closeCodes,
   type FrontDoorOptions,
-  IdentityBuckets,
+  KeyedBuckets,
   originAllowed,
   TokenBucket,
 } from './frontDoor.ts';
@@ -46,12 +46,12 @@ export class SignalingServer {
   /** Joined participants by id, whichever socket carries them (or none, during a resume grace). */
   readonly #resumable: ResumableSessions = new Map();
   readonly #addresses: AddressCounter;
-  readonly #identityBuckets: IdentityBuckets;
+  readonly #identityBuckets: KeyedBuckets;
 
   constructor(server: Server, registry: RoomRegistry, tokens: TokenService, options: SignalingOptions, log: Logger) {
     const metrics = options.metrics;
     this.#addresses = new AddressCounter(options.maxSocketsPerAddress);
-    this.#identityBuckets = new IdentityBuckets(options.requestsPerSecond, options.requestBurst);
+    this.#identityBuckets = new KeyedBuckets(options.requestsPerSecond, options.requestBurst);
     // Frames up to 16× the message limit are read so that the client gets a
     // MESSAGE_TOO_LARGE answer; beyond that ws closes the socket (code 1009).
     this.#wss = new WebSocketServer({

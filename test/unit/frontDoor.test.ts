@@ -3,7 +3,7 @@
 // test/integration/frontDoor.test.ts checks each limit on a real server.)
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { AddressCounter, clientAddress, IdentityBuckets, originAllowed, TokenBucket } from '../../sfu/signaling/frontDoor.ts';
+import { AddressCounter, clientAddress, KeyedBuckets, originAllowed, TokenBucket } from '../../sfu/signaling/frontDoor.ts';
 
 describe('originAllowed', () => {
   it('by default admits the same host only (port included), and requests without an Origin', () => {
@@ -58,9 +58,9 @@ describe('TokenBucket', () => {
   });
 });
 
-describe('IdentityBuckets', () => {
+describe('KeyedBuckets', () => {
   it('gives a rejoining identity its old bucket, takes the stricter of two, and forgets idle identities', () => {
-    const buckets = new IdentityBuckets(10, 5);
+    const buckets = new KeyedBuckets(10, 5);
     const first = new TokenBucket(10, 5, 0);
     for (let i = 0; i < 8; i++) first.take(0);
     expect(buckets.claim('ada', first, 0)).toBe(first);
@@ -72,6 +72,16 @@ describe('IdentityBuckets', () => {
     buckets.sweep(10_000);
     expect(buckets.size).toBe(2);
     buckets.sweep(70_000); // full again long ago, plus a minute
+    expect(buckets.size).toBe(0);
+  });
+
+  it('hands out one bucket per key (addresses, for HTTP routes), full the first time', () => {
+    const buckets = new KeyedBuckets(1, 2);
+    const a = buckets.get('198.51.100.1', 0);
+    expect([a.take(0), a.take(0), a.take(0)]).toEqual(['ok', 'ok', 'limited']);
+    expect(buckets.get('198.51.100.1', 0)).toBe(a);
+    expect(buckets.get('198.51.100.2', 0).take(0)).toBe('ok');
+    buckets.sweep(70_000);
     expect(buckets.size).toBe(0);
   });
 });

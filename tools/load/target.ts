@@ -1,5 +1,6 @@
 // Where the load goes: any Chorus by URL. Tokens come from the server's dev
-// endpoint (POST /dev/token), or are signed here with --auth-secret.
+// endpoint (POST /dev/token; rate-limited per address: a 429 is waited out, as
+// its Retry-After says), or are signed here with --auth-secret.
 import { randomUUID } from 'node:crypto';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import type { Role } from '../../protocol/messages.ts';
@@ -12,11 +13,18 @@ export function remoteTarget(url: string, authSecret?: string): JoinTarget {
     wsUrl: `${base.replace(/^http/, 'ws')}/ws`,
     async token(room: string, displayName: string, role: Role = 'speaker') {
       if (signer) return signer.sign({ identity: randomUUID(), room, displayName, role }, 3600);
-      const res = await fetch(`${base}/dev/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ room, name: displayName, role }),
-      });
+      const ask = () =>
+        fetch(`${base}/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ room, name: displayName, role }),
+        });
+      let res = await ask();
+      for (let tries = 0; res.status === 429 && tries < 20; tries++) {
+        await res.body?.cancel();
+        await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+        res = await ask();
+      }
       if (!res.ok) throw new Error(`POST /dev/token: HTTP ${res.status} (dev tokens off? pass --auth-secret)`);
       return ((await res.json()) as { token: string }).token;
     },
