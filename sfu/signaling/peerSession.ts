@@ -68,6 +68,14 @@ interface Joined {
 /** Joined participants by id, shared by every session, for resumes. */
 export type ResumableSessions = Map<string, Joined>;
 
+/** What a session tells its socket. */
+export interface SessionHooks {
+  /** Close this socket: another socket resumed its participant. */
+  disconnect(): void;
+  /** This socket no longer carries a participant (it left, or was removed): the join deadline runs again. */
+  idle(): void;
+}
+
 export class PeerSession {
   readonly #queue = new SerialQueue();
   #joined?: Joined;
@@ -82,8 +90,7 @@ export class PeerSession {
     readonly options: SessionOptions,
     readonly log: Logger,
     readonly resumable: ResumableSessions,
-    /** Closes this session's socket (another socket resumed its participant). */
-    readonly disconnect: () => void = () => {},
+    readonly hooks: SessionHooks = { disconnect() {}, idle() {} },
   ) {}
 
   /** Sends on this socket while it is open. */
@@ -94,6 +101,11 @@ export class PeerSession {
   /** Whom this socket has joined or resumed as; undefined until then. */
   get identity(): string | undefined {
     return this.#identity;
+  }
+
+  /** Whether this socket carries a participant now (joined or resumed, not left). */
+  get inCall(): boolean {
+    return this.#joined !== undefined && !this.#joined.participant.closed;
   }
 
   /**
@@ -196,7 +208,7 @@ export class PeerSession {
   #handOver(): void {
     this.#joined = undefined;
     this.#closed = true;
-    this.disconnect();
+    this.hooks.disconnect();
   }
 
   readonly #handlers: Handlers = {
@@ -218,6 +230,12 @@ export class PeerSession {
       participant.once('close', () => {
         this.resumable.delete(participant.id);
         link.close();
+        // The socket that carries it now (if any) stays open without a participant.
+        const carrier = joined.session;
+        if (carrier && !carrier.#closed) {
+          carrier.#joined = undefined;
+          carrier.hooks.idle();
+        }
       });
       link.attach(this.#send);
       this.#joined = joined;
@@ -340,8 +358,7 @@ export class PeerSession {
     },
 
     leave: async () => {
-      this.#need().participant.close('left');
-      this.#joined = undefined;
+      this.#need().participant.close('left'); // the socket is idle now: see join
       return {};
     },
   };

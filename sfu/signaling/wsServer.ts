@@ -90,20 +90,27 @@ export class SignalingServer {
         }
       };
       metrics?.wsConnection(1);
+      // A socket must join (or resume) within joinTimeoutMs of opening, and again of leaving.
+      let joinDeadline: NodeJS.Timeout | undefined;
+      const armJoinDeadline = () => {
+        clearTimeout(joinDeadline);
+        joinDeadline = setTimeout(() => {
+          if (conn.session.inCall || ws.readyState !== ws.OPEN) return;
+          metrics?.wsRefused('joinTimeout');
+          ws.close(closeCodes.joinTimeout, 'join or resume first');
+        }, options.joinTimeoutMs);
+        joinDeadline.unref();
+      };
       const conn: Connection = {
-        session: new PeerSession(registry, tokens, send, options, log, this.#resumable, () =>
-          ws.close(closeCodes.resumedElsewhere, 'resumed on another connection'),
-        ),
+        session: new PeerSession(registry, tokens, send, options, log, this.#resumable, {
+          disconnect: () => ws.close(closeCodes.resumedElsewhere, 'resumed on another connection'),
+          idle: armJoinDeadline,
+        }),
         answeredPing: true,
         bucket: new TokenBucket(options.requestsPerSecond, options.requestBurst, Date.now()),
       };
       this.#connections.set(ws, conn);
-      const joinDeadline = setTimeout(() => {
-        if (conn.session.identity !== undefined || ws.readyState !== ws.OPEN) return;
-        metrics?.wsRefused('joinTimeout');
-        ws.close(closeCodes.joinTimeout, 'join or resume first');
-      }, options.joinTimeoutMs);
-      joinDeadline.unref();
+      armJoinDeadline();
       ws.on('pong', () => (conn.answeredPing = true));
       ws.on('message', (data, isBinary) => {
         metrics?.wsMessage('in');

@@ -178,6 +178,23 @@ describe('the join deadline', () => {
     expect(await refused(chorus, 'joinTimeout')).toBeGreaterThanOrEqual(before + 2);
     joined.ws.close();
   });
+
+  it('runs again when a socket leaves: closed with 4408 unless it joins again', async () => {
+    const back = await Raw.open(chorus); // leaves, then joins again at once
+    const gone = await Raw.open(chorus); // leaves and stays open
+    expect(await back.join(chorus, 'deadline-again', 'B')).toMatchObject({ ok: true });
+    expect(await gone.join(chorus, 'deadline-again', 'G')).toMatchObject({ ok: true });
+    // Past the deadline from the opening: both still served.
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await back.request('leave')).toMatchObject({ ok: true }); // B's deadline starts before G's
+    expect(await gone.request('leave')).toMatchObject({ ok: true });
+    expect(await back.join(chorus, 'deadline-again', 'B')).toMatchObject({ ok: true });
+    expect(await gone.closed).toMatchObject({ code: closeCodes.joinTimeout });
+    // B's deadline from its leave has passed too; it joined again, so it is open and served.
+    expect(back.ws.readyState).toBe(WebSocket.OPEN);
+    expect(await back.request('mute')).toMatchObject({ ok: true });
+    back.ws.close();
+  });
 });
 
 describe('the request rate limit', () => {
