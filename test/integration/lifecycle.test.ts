@@ -247,7 +247,7 @@ describe('session records', () => {
 });
 
 describe('a worker that dies', () => {
-  it('closes its rooms, tells their clients, audio in the other room keeps flowing, and new rooms go to the other worker', async () => {
+  it('moves its rooms to the other worker and tells their clients, who set media up again there; audio in the other room keeps flowing; new rooms go to the other worker', async () => {
     await chorus.stop();
     chorus = await startTestChorus({ media: { workers: 2 } });
     const ada = await joinWithMedia('doomed', 'Ada');
@@ -260,10 +260,21 @@ describe('a worker that dies', () => {
     expect(chorus.rooms.rooms.get('safe')!.media).not.toBe(victim);
     await until(() => bob.packetsFrom(cy.participantId) > 20 && cy.packetsFrom(bob.participantId) > 20, 'audio both ways in the safe room', 15_000);
 
+    const doomed = chorus.rooms.rooms.get('doomed')!;
+    const adaThere = doomed.participant(ada.joined.participantId);
     process.kill(victim.pid, 'SIGKILL');
-    expect(await ada.c.waitForNotification('roomClosed')).toEqual({ reason: 'workerDied' });
+    const moved = await ada.c.waitForNotification('roomMoved');
     await until(() => chorus.pool.workers.length === 1, 'dead worker removed');
-    expect(chorus.rooms.rooms.has('doomed')).toBe(false);
+    expect(chorus.rooms.rooms.get('doomed')).toBe(doomed);
+    expect(doomed.media).toBe(chorus.pool.workers[0]);
+    expect(moved.routerRtpCapabilities).toEqual(doomed.router.rtpCapabilities);
+    // Ada is still there, with no media: she sets it up again on the new router (same participant).
+    expect(doomed.participant(ada.joined.participantId)).toBe(adaThere);
+    expect([adaThere.transports.size, adaThere.producer]).toEqual([0, undefined]);
+    const send = await ada.c.call('createTransport', { direction: 'send' });
+    await ada.c.call('connectTransport', { transportId: send.id, dtlsParameters: remoteDtlsParameters });
+    await ada.c.call('produce', { transportId: send.id, kind: 'audio', rtpParameters: opusRtpParameters() });
+    expect((await doomed.router.dump()).transportIds).toEqual([send.id]);
 
     // The other room is unaffected: after the death was handled, audio keeps flowing both ways
     // (about 50 packets a second each way; 50 more is a second of audio).
@@ -278,7 +289,7 @@ describe('a worker that dies', () => {
     expect(chorus.rooms.rooms.get('safe')!.participants.size).toBe(2);
     expect((await bob.signaling.request('mute', {})).ok).toBe(true);
     const { joined } = await join('doomed', 'Ada again');
-    expect(joined.participants).toEqual([]);
+    expect(joined.participants.map((p) => p.id)).toEqual([ada.joined.participantId]);
     const res = await fetch(`${chorus.url}/readyz`);
     expect(res.status).toBe(200);
   });
