@@ -4,8 +4,8 @@
 // listeners: the longest time between two packets of the other's voice.
 // - signaling reset: the WebSocket of one peer cut (a TCP proxy) and restored
 //   after 1 s: resumed, media should never stop;
-// - worker kill: the room's worker SIGKILLed: the peers rejoin (on the other
-//   worker, or its replacement);
+// - worker kill: the room's worker SIGKILLed: the room moves to the other
+//   worker with its peers, who set their media up again (same session);
 // - restart: Chorus stopped (SIGTERM's path: drain) and started again on the
 //   same address: the peers rejoin; also measured from when /healthz answers.
 // A UDP outage is not measured here: werift takes 30 s to notice one (its ICE
@@ -63,9 +63,9 @@ for (let i = 0; i < trials; i++) {
 }
 for (let i = 0; i < trials; i++) {
   await steady();
-  const rejoined = Promise.all([ada, bob].map((p) => new Promise((r) => p.call.on('rejoined', () => r(undefined)))));
+  const moved = Promise.all([ada, bob].map((p) => new Promise((r) => p.call.on('moved', () => r(undefined)))));
   process.kill(chorus.rooms.rooms.get('recovery')!.media.pid, 'SIGKILL');
-  await rejoined;
+  await moved;
   await heardAgain();
   gaps['worker kill']!.push(longest);
 }
