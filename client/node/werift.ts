@@ -54,6 +54,35 @@ werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTranspor
   return started;
 };
 
+/**
+ * Consumers come and go (a listener holds consumers only for the voices it may
+ * hear soon), and two of werift's habits broke that where a browser does not:
+ * - a new remote m-section made werift recycle an inactive transceiver (the
+ *   disabled first m-section of a closed consumer) and hand it the new MID, so
+ *   that m-section's MID vanished and the next answer failed ("Transceiver with
+ *   mid=0 not found"): the call errored out and rejoined. A new m-section gets
+ *   a transceiver of its own here, as in a browser;
+ * - mediasoup-client recycles the m-section of a closed consumer for the next
+ *   one; werift then holds two transceivers with that m-line index, the
+ *   stopped one first, and gave the new MID to the stopped one, so the new
+ *   consumer's packets went to a dead track. The newest is the one the
+ *   m-section now describes.
+ */
+const addTransceiver = werift.TransceiverManager.prototype.addTransceiver;
+werift.TransceiverManager.prototype.addTransceiver = function (this: werift.TransceiverManager, ...args) {
+  // werift reuses a transceiver that is inactive and not `usedForSender`: mark them so for this call.
+  const inactive = this.getTransceivers().filter((t) => t.currentDirection === 'inactive' && !t.usedForSender);
+  for (const t of inactive) t.usedForSender = true;
+  try {
+    return addTransceiver.apply(this, args);
+  } finally {
+    for (const t of inactive) t.usedForSender = false;
+  }
+};
+werift.TransceiverManager.prototype.getTransceiverByMLineIndex = function (this: werift.TransceiverManager, index: number) {
+  return this.getTransceivers().findLast((t) => t.mLineIndex === index);
+};
+
 // mediasoup-client's Chrome111 handler uses the global WebRTC classes.
 Object.assign(globalThis, { RTCPeerConnection: PeerConnection, MediaStream: werift.MediaStream });
 

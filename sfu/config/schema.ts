@@ -30,6 +30,7 @@ export const configSchema = z.strictObject({
     maxParticipants: z.number().int().min(1).max(10_000),
     forwardK: z.number().int().min(0).max(100),
     speakerHoldMs: z.number().int().min(0).max(60_000),
+    maxConsumersPerListener: z.number().int().min(1).max(10_000),
   }),
   audio: z
     .strictObject({

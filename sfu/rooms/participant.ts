@@ -222,6 +222,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     });
   }
 
+  /** Closes one of our consumers (forwarding no longer wants it) and tells the client. */
+  closeConsumer(consumerId: string): void {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) return;
+    consumer.close();
+    this.link.notify('consumerClosed', { consumerId });
+  }
+
   /** The client has set up this consumer's track. */
   markReady(consumerId: string): void {
     if (!this.#consumers.has(consumerId)) throw new ChorusError('NOT_FOUND', `no consumer ${consumerId} of yours`);

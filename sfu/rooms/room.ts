@@ -26,6 +26,8 @@ export interface RoomOptions {
   /** Voices each listener receives (0 = all). */
   forwardK: number;
   speakerHoldMs: number;
+  /** Consumers a listener holds at most: the voices it may hear soon (consumerPolicy.ts). */
+  maxConsumersPerListener: number;
   speakingThresholdDbov: number;
   levelIntervalMs: number;
 }
@@ -64,7 +66,15 @@ export class Room extends EventEmitter<RoomEvents> {
   ) {
     super();
     this.#forwarder = new Forwarder(
-      { name, router, participants: this.#participants, activity: speakers.tracker, holdMs: options.speakerHoldMs, log },
+      {
+        name,
+        router,
+        participants: this.#participants,
+        activity: speakers.tracker,
+        holdMs: options.speakerHoldMs,
+        maxConsumersPerListener: options.maxConsumersPerListener,
+        log,
+      },
       options.forwardK,
     );
     // The router closes under us when its worker dies.
