@@ -19,9 +19,26 @@ class PeerConnection extends werift.RTCPeerConnection {
       dtls: { keys: dtlsKeys },
       iceServers: [],
       iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceFilterCandidatePair: loopbackOnlyWithLoopback,
       headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
     });
   }
+}
+
+/**
+ * werift binds every host candidate's socket to the wildcard address, so its
+ * machine-address candidate and its 127.0.0.1 candidate both reach a server on
+ * loopback from 127.0.0.1: two pairs that both work, which werift nominated in
+ * turn while the DTLS handshake ran (the server saw its selected tuple flip
+ * between two ports and back). Under load that is what failed transports
+ * during join ramps: the server's DTLS went from connected to closed at the
+ * flip back (`transportFailed`; bench:rooms logs each failed transport's
+ * ICE/DTLS history). A browser's candidate sockets are bound to their own
+ * addresses, so it has no such twin pair. Pair loopback only with loopback.
+ */
+function loopbackOnlyWithLoopback(pair: { localCandidate: { host: string }; remoteCandidate: { host: string } }): boolean {
+  const loopback = (host: string) => host.startsWith('127.') || host === '::1';
+  return loopback(pair.localCandidate.host) === loopback(pair.remoteCandidate.host);
 }
 
 /**

@@ -154,6 +154,10 @@ export class Room extends EventEmitter<RoomEvents> {
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (Room.#removedBy.has(reason)) participant.link.notify('participantLeft', { participantId: participant.id, reason });
     this.#participants.delete(participant.id);
+    if (participant.failedTransport) {
+      // Why a transport failed is in the order of its states (ICE never connected? DTLS timed out?).
+      this.log.warn('transport failed', { room: this.name, participant: participant.id, ...participant.failedTransport });
+    }
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
     this.emit('participantLeft', participant, reason);
