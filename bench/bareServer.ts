@@ -3,10 +3,11 @@
 // through a WebRtcServer, every producer consumed by everyone else (all-to-all,
 // like Chorus with K = 0). No validation, no selective forwarding, no observers,
 // no metrics module, no database. It speaks just enough of the Chorus protocol
-// for chorus-load to drive it, and answers /metrics with the two numbers the
-// benchmark reads (worker and Node CPU).
+// for chorus-load to drive it, and answers /metrics with the numbers the
+// benchmarks read (worker and Node CPU, worker memory and Node heap, consumers).
 //
 //   PORT=3300 node --import tsx bench/bareServer.ts
+import fs from 'node:fs';
 import http from 'node:http';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -50,9 +51,16 @@ const server = http.createServer(async (req, res) => {
   } else if (req.url === '/metrics') {
     const u = await worker.getResourceUsage();
     const p = process.cpuUsage();
+    // Resident memory as Chorus reports it (/proc statm pages).
+    const rss = Number(fs.readFileSync(`/proc/${worker.pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+    let consumers = 0;
+    for (const room of rooms.values()) for (const peer of (await room).peers) consumers += peer.consumers.size;
     res.end(
       `chorus_worker_cpu_seconds_total{worker="0"} ${(u.ru_utime + u.ru_stime) / 1000}\n` +
-        `chorus_process_cpu_seconds_total ${(p.user + p.system) / 1e6}\n`,
+        `chorus_process_cpu_seconds_total ${(p.user + p.system) / 1e6}\n` +
+        `chorus_worker_memory_bytes{worker="0"} ${rss}\n` +
+        `chorus_nodejs_heap_size_used_bytes ${process.memoryUsage().heapUsed}\n` +
+        `chorus_consumers{worker="0"} ${consumers}\n`,
     );
   } else if (req.url === '/healthz') {
     res.end('ok');
@@ -73,7 +81,20 @@ new WebSocketServer({ server, path: '/ws' }).on('connection', (ws) => {
         if (!rooms.has(data.room)) rooms.set(data.room, worker.createRouter({ mediaCodecs }).then((router) => ({ router, peers: new Set() })));
         room = await rooms.get(data.room)!;
         room.peers.add(peer);
-        return ok({ participantId: peer.id, routerRtpCapabilities: room.router.rtpCapabilities, participants: [] });
+        // Every field the protocol's join response has (the client core checks it), with nothing behind them.
+        return ok({
+          participantId: peer.id,
+          room: data.room,
+          displayName: peer.id,
+          role: 'speaker',
+          routerRtpCapabilities: room.router.rtpCapabilities,
+          participants: [],
+          dominantSpeakerId: null,
+          chat: [],
+          iceServers: [],
+          audio: { maxBitrate: 32_000 },
+          resume: { token: 'bare', graceMs: 0 },
+        });
       }
       case 'createTransport': {
         const t = await room!.router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true });

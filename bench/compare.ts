@@ -9,14 +9,13 @@
 //
 //   npm run bench:compare [-- --quick] [-- --no-sweep]
 // With DATABASE_URL set, Chorus uses that PostgreSQL instead of its embedded one.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../sfu/paths.ts';
 import { type LoadOptions, type LoadReport, formatJoinSteps, formatLoopDelay, runLoad } from '../tools/load/chorusLoad.ts';
 import { machine } from './support/benchChorus.ts';
+import { startServer } from './support/benchServers.ts';
 
 const quick = process.argv.includes('--quick');
 // Seconds a server runs idle before its load: a freshly started Node process
@@ -28,75 +27,8 @@ const sweepToo = !process.argv.includes('--no-sweep');
 const resultsDir = path.join(projectRoot, 'bench-results');
 fs.mkdirSync(resultsDir, { recursive: true });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startServer(kind: 'chorus' | 'bare', forwardK = 3): Promise<Server> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-compare-'));
-  let child: ChildProcess;
-  if (kind === 'bare') {
-    child = spawn(process.execPath, ['--import', 'tsx', 'bench/bareServer.ts'], {
-      cwd: projectRoot,
-      env: { ...process.env, PORT: String(port) },
-      stdio: 'ignore',
-    });
-  } else {
-    const config = path.join(dir, 'chorus.yaml');
-    // The load generator's participants all connect from this machine: no per-address cap.
-    fs.writeFileSync(config, `rooms:\n  forwardK: ${forwardK}\n  maxParticipants: 200\nsignaling:\n  maxSocketsPerAddress: 100000\n`);
-    child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
-      cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-        // To compare worker builds: MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker npm run bench:compare
-        ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
-        CHORUS_CONFIG: config,
-        CHORUS_HTTP_HOST: '127.0.0.1',
-        CHORUS_HTTP_PORT: String(port),
-        CHORUS_WORKERS: '1',
-        CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-        CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
-        CHORUS_RTC_PORT_BASE: '0',
-        CHORUS_LOG_LEVEL: 'error',
-        CHORUS_EMBEDDED_DB_DIR: path.join(dir, 'pgdata'),
-      },
-      stdio: 'ignore',
-    });
-  }
-  const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 30_000;
-  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
-    if (Date.now() > end) throw new Error(`${kind} server did not start`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await new Promise((r) => setTimeout(r, settleS * 1000));
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function measure(kind: 'chorus' | 'bare', k: number, load: Omit<LoadOptions, 'url' | 'out'>, label: string): Promise<LoadReport> {
-  const server = await startServer(kind, k);
+  const server = await startServer(kind, { forwardK: k, settleS });
   try {
     process.stdout.write(`\n${label}\n`);
     return await runLoad({ ...load, url: server.url, out: path.join(resultsDir, label.replace(/\W+/g, '-').toLowerCase()) });

@@ -19,9 +19,26 @@ class PeerConnection extends werift.RTCPeerConnection {
       dtls: { keys: dtlsKeys },
       iceServers: [],
       iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceFilterCandidatePair: loopbackOnlyWithLoopback,
       headerExtensions: { audio: [werift.useSdesMid(), werift.useAudioLevelIndication()], video: [] },
     });
   }
+}
+
+/**
+ * werift binds every host candidate's socket to the wildcard address, so its
+ * machine-address candidate and its 127.0.0.1 candidate both reach a server on
+ * loopback from 127.0.0.1: two pairs that both work, which werift nominated in
+ * turn while the DTLS handshake ran (the server saw its selected tuple flip
+ * between two ports and back). Under load that is what failed transports
+ * during join ramps: the server's DTLS went from connected to closed at the
+ * flip back (`transportFailed`; bench:rooms logs each failed transport's
+ * ICE/DTLS history). A browser's candidate sockets are bound to their own
+ * addresses, so it has no such twin pair. Pair loopback only with loopback.
+ */
+function loopbackOnlyWithLoopback(pair: { localCandidate: { host: string }; remoteCandidate: { host: string } }): boolean {
+  const loopback = (host: string) => host.startsWith('127.') || host === '::1';
+  return loopback(pair.localCandidate.host) === loopback(pair.remoteCandidate.host);
 }
 
 /**
@@ -52,6 +69,35 @@ werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTranspor
     dtls.connect = () => connecting;
   }
   return started;
+};
+
+/**
+ * Consumers come and go (a listener holds consumers only for the voices it may
+ * hear soon), and two of werift's habits broke that where a browser does not:
+ * - a new remote m-section made werift recycle an inactive transceiver (the
+ *   disabled first m-section of a closed consumer) and hand it the new MID, so
+ *   that m-section's MID vanished and the next answer failed ("Transceiver with
+ *   mid=0 not found"): the call errored out and rejoined. A new m-section gets
+ *   a transceiver of its own here, as in a browser;
+ * - mediasoup-client recycles the m-section of a closed consumer for the next
+ *   one; werift then holds two transceivers with that m-line index, the
+ *   stopped one first, and gave the new MID to the stopped one, so the new
+ *   consumer's packets went to a dead track. The newest is the one the
+ *   m-section now describes.
+ */
+const addTransceiver = werift.TransceiverManager.prototype.addTransceiver;
+werift.TransceiverManager.prototype.addTransceiver = function (this: werift.TransceiverManager, ...args) {
+  // werift reuses a transceiver that is inactive and not `usedForSender`: mark them so for this call.
+  const inactive = this.getTransceivers().filter((t) => t.currentDirection === 'inactive' && !t.usedForSender);
+  for (const t of inactive) t.usedForSender = true;
+  try {
+    return addTransceiver.apply(this, args);
+  } finally {
+    for (const t of inactive) t.usedForSender = false;
+  }
+};
+werift.TransceiverManager.prototype.getTransceiverByMLineIndex = function (this: werift.TransceiverManager, index: number) {
+  return this.getTransceivers().findLast((t) => t.mLineIndex === index);
 };
 
 // mediasoup-client's Chrome111 handler uses the global WebRTC classes.

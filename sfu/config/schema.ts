@@ -38,6 +38,7 @@ export const configSchema = z.strictObject({
     forwardK: z.number().int().min(0).max(100),
     speakerHoldMs: z.number().int().min(0).max(60_000),
     moveWaitMs: z.number().int().min(0).max(60_000),
+    maxConsumersPerListener: z.number().int().min(1).max(10_000),
   }),
   audio: z
     .strictObject({

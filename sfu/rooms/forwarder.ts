@@ -1,8 +1,9 @@
 // A room's selective forwarding: ranks the speakers and finds the idle
-// producers (forwardingPolicy.ts) and makes every listener's consumers match,
-// by pause/resume of consumers created paused for every other producer (no
-// renegotiation: a switch costs one worker request). Owned by its Room;
-// `close()` stops its timer.
+// producers (forwardingPolicy.ts), keeps each listener's consumers to the
+// voices it may hear soon (consumerPolicy.ts: made on demand, the least
+// recently heard closed), and makes their running state match, by pause/resume
+// (a switch between held consumers costs one worker request, no
+// renegotiation). Owned by its Room; `close()` stops its timer.
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
@@ -14,6 +15,7 @@ import {
   planConsumers,
   selectForListener,
 } from './forwardingPolicy.ts';
+import { consumerCap, consumersFor, planConsumerSet, warmOrder, warmSetKey } from './consumerPolicy.ts';
 import type { Participant } from './participant.ts';
 
 export interface ForwarderContext {
@@ -22,6 +24,8 @@ export interface ForwarderContext {
   readonly participants: ReadonlyMap<string, Participant>;
   readonly activity: SpeakerActivityTracker;
   readonly holdMs: number;
+  /** Consumers a listener holds at most (at least K; K = 0 holds everyone's). */
+  readonly maxConsumersPerListener: number;
   readonly log: Logger;
 }
 
@@ -33,9 +37,14 @@ export class Forwarder {
   readonly #applyQueues = new WeakMap<Participant, SerialQueue>();
   /** Listeners with a forwarding update queued (updates coalesce). */
   readonly #applyPending = new WeakSet<Participant>();
+  /** Listeners with a consumer sync queued and not started (syncs coalesce). */
+  readonly #syncPending = new WeakMap<Participant, Promise<void>>();
   #k: number;
   #state: ForwardingState = { ranking: [], idle: [] };
+  /** The room's producers, soonest to be heard first (consumerPolicy.ts). */
+  #order: string[] = [];
   #stateKey = '';
+  #warmKey = '';
   #holdTimer?: NodeJS.Timeout;
   #closed = false;
 
@@ -67,26 +76,41 @@ export class Forwarder {
     );
   }
 
+  get #cap(): number {
+    return consumerCap(this.#k, this.room.maxConsumersPerListener);
+  }
+
   /**
    * Re-ranks the speakers; when the set that can be forwarded changed (the
    * first K + 1 voices, or who is idle; or `force`, after a mute, a join, a
-   * leave, a new K), updates every listener.
+   * leave, a new K), updates every listener; when the voices listeners should
+   * hold consumers for changed, makes or closes consumers first.
    */
   update(force: boolean): void {
     if (this.#closed) return;
     const previous = new Set(this.#state.ranking.slice(0, this.#k + 1));
+    const producers = this.#producers();
+    const activity = (id: string) => this.room.activity.get(id);
     this.#state = decideForwarding({
       now: Date.now(),
-      producers: this.#producers(),
-      activity: (id) => this.room.activity.get(id),
+      producers,
+      activity,
       holdMs: this.room.holdMs,
       previouslyForwarded: previous,
     });
+    this.#order = warmOrder(this.#state.ranking, producers, activity);
     this.#armHoldTimer();
+    const warmKey = warmSetKey(this.#order, this.#cap);
+    const resync = force || warmKey !== this.#warmKey;
+    this.#warmKey = warmKey;
     const key = `${this.#state.ranking.slice(0, this.#k + 1).join()}|${this.#state.idle.join()}`;
-    if (!force && key === this.#stateKey) return;
+    if (!resync && key === this.#stateKey) return;
     this.#stateKey = key;
-    for (const listener of this.room.participants.values()) void this.apply(listener);
+    for (const listener of this.room.participants.values()) {
+      // Running consumers switch at once; making new ones (slower) follows, then applies again.
+      void this.apply(listener);
+      if (resync) void this.syncConsumers(listener);
+    }
   }
 
   /** Re-ranks when the first held (silent) speaker's hold ends: no level report may come then. */
@@ -130,24 +154,28 @@ export class Forwarder {
   }
 
   /**
-   * Creates the listener's (paused) consumers of every other producer it lacks,
-   * the best-ranked speakers first (a joiner hears who is talking sooner), then
-   * applies the policy.
+   * Makes the listener's consumers the ones the consumer policy wants: closes
+   * those it no longer wants (the client is told), creates the missing ones
+   * (paused; the best-ranked speakers first, so a joiner hears who is talking
+   * sooner), then applies the forwarding policy.
    */
   syncConsumers(listener: Participant): Promise<void> {
-    return queueOf(this.#createQueues, listener)
+    // Syncs coalesce: one waiting to start will see the latest state anyway.
+    const pending = this.#syncPending.get(listener);
+    if (pending) return pending;
+    const sync = queueOf(this.#createQueues, listener)
       .push(async () => {
-        if (listener.closed || !listener.rtpCapabilities) return;
-        const have = new Set([...listener.consumers.values()].map((c) => c.producerId));
-        const rank = (p: Participant) => {
-          const i = p.producer ? this.#state.ranking.indexOf(p.producer.id) : -1;
-          return i < 0 ? Infinity : i;
-        };
-        for (const owner of [...this.room.participants.values()].sort((a, b) => rank(a) - rank(b))) {
-          const producer = owner.producer;
-          if (owner === listener || !producer || have.has(producer.id)) continue;
+        this.#syncPending.delete(listener);
+        if (listener.closed || !listener.rtpCapabilities || this.#closed) return;
+        const wanted = consumersFor(this.#order, listener.producer?.id, this.#cap);
+        const held = [...listener.consumers.values()].map((c) => ({ consumerId: c.id, producerId: c.producerId }));
+        const plan = planConsumerSet(held, wanted);
+        for (const id of plan.close) listener.closeConsumer(id);
+        for (const producerId of plan.create) {
+          const owner = this.#ownerOf(producerId);
+          if (!owner?.producer || owner.producer.id !== producerId) continue; // left meanwhile
           try {
-            await listener.consume(this.room.router, producer, owner.id);
+            await listener.consume(this.room.router, owner.producer, owner.id);
           } catch (err) {
             // The producer or the transport closed meanwhile; nothing to consume.
             this.room.log.debug('consume failed', { room: this.room.name, listener: listener.id, error: err as Error });
@@ -155,6 +183,13 @@ export class Forwarder {
         }
       })
       .then(() => this.apply(listener));
+    this.#syncPending.set(listener, sync);
+    return sync;
+  }
+
+  #ownerOf(producerId: string): Participant | undefined {
+    for (const p of this.room.participants.values()) if (p.producer?.id === producerId) return p;
+    return undefined;
   }
 }
 

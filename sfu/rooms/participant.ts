@@ -26,6 +26,10 @@ export class Participant extends EventEmitter<ParticipantEvents> {
   readonly id = randomUUID();
   readonly joinedAt = new Date();
   readonly #transports = new Map<Direction, types.WebRtcTransport>();
+  /** Each transport's ICE and DTLS state changes since it was made (ms after), for the log when one fails. */
+  readonly #history = new Map<Direction, string[]>();
+  /** The transport whose DTLS failed (and so closed this participant), with its state history. */
+  failedTransport?: { direction: Direction; history: readonly string[] };
   readonly #consumers = new Map<string, types.Consumer>(); // by consumer id
   /** Consumers whose track the client has set up (consumerReady). */
   readonly #ready = new Set<string>();
@@ -133,10 +137,22 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       throw new ChorusError('NOT_JOINED', 'you left the room');
     }
     this.#transports.set(direction, transport);
+    const history: string[] = [];
+    this.#history.set(direction, history);
+    const t0 = Date.now();
+    const note = (what: string) => {
+      if (history.length < 40) history.push(`+${Date.now() - t0}ms ${what}`);
+    };
+    transport.on('icestatechange', (state) => note(`ice ${state}`));
+    transport.on('iceselectedtuplechange', (tuple) => note(`tuple ${tuple.protocol} ${tuple.remoteIp}:${tuple.remotePort}`));
     transport.on('dtlsstatechange', (state) => {
       // Only the transport in use speaks for us (not one dropped when the room moved).
       if (this.#transports.get(direction) !== transport) return;
-      if (state === 'failed' || state === 'closed') this.close('transportFailed');
+      note(`dtls ${state}`);
+      if (state === 'failed' || state === 'closed') {
+        this.failedTransport = { direction, history };
+        this.close('transportFailed');
+      }
     });
     return transport;
   }
@@ -223,6 +239,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       kind: 'audio',
       rtpParameters: consumer.rtpParameters,
     });
+  }
+
+  /** Closes one of our consumers (forwarding no longer wants it) and tells the client. */
+  closeConsumer(consumerId: string): void {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) return;
+    consumer.close();
+    this.link.notify('consumerClosed', { consumerId });
   }
 
   /** The client has set up this consumer's track. */

@@ -43,6 +43,8 @@ export interface RoomOptions {
   /** Voices each listener receives (0 = all). */
   forwardK: number;
   speakerHoldMs: number;
+  /** Consumers a listener holds at most: the voices it may hear soon (consumerPolicy.ts). */
+  maxConsumersPerListener: number;
   speakingThresholdDbov: number;
   levelIntervalMs: number;
 }
@@ -98,6 +100,7 @@ export class Room extends EventEmitter<RoomEvents> {
         },
         participants: this.#participants,
         holdMs: options.speakerHoldMs,
+        maxConsumersPerListener: options.maxConsumersPerListener,
         log,
       },
       options.forwardK,
@@ -246,6 +249,10 @@ export class Room extends EventEmitter<RoomEvents> {
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (Room.#removedBy.has(reason)) participant.link.notify('participantLeft', { participantId: participant.id, reason });
     this.#participants.delete(participant.id);
+    if (participant.failedTransport) {
+      // Why a transport failed is in the order of its states (ICE never connected? DTLS timed out?).
+      this.log.warn('transport failed', { room: this.name, participant: participant.id, ...participant.failedTransport });
+    }
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
     this.emit('participantLeft', participant, reason);

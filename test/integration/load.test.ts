@@ -116,3 +116,24 @@ it('counts a participant the server drops after joining as a failure, and the ot
   // (up to a moment well after the drop), on top of what the dropped one had received.
   expect(report.receivedPackets).toBeGreaterThanOrEqual(0.95 * sent);
 }, 60_000);
+
+it('counts a consumer the server closed before the client acknowledged it as a race, not a failed participant', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-load-'));
+  // The server closes p2's first consumer right after offering it (as when its speaker
+  // leaves, or forwarding moves on, before the client's consumerReady arrives).
+  const closeFirst = (_room: unknown, p: import('../../sfu/rooms/participant.ts').Participant) => {
+    if (p.displayName === 'p2') p.once('consumer', (c) => queueMicrotask(() => p.closeConsumer(c.id)));
+  };
+  chorus.rooms.on('participantJoined', closeFirst);
+  try {
+    const report = await runLoad({ url: chorus.url, rooms: 1, perRoom: 3, talkers: 2, ramp: 10, duration: 3, processes: 1, out, quiet: true });
+    expect(report.joined).toBe(3);
+    expect(report.failed).toBe(0);
+    expect(report.failures).toEqual([]);
+    expect(report.racedConsumers).toBe(1);
+    expect(report.rejoins).toBe(0);
+    expect(summaryTable(report)).toMatch(/not failures\s+1 consumers closed before acknowledged \(races\), 0 calls rejoined/);
+  } finally {
+    chorus.rooms.off('participantJoined', closeFirst);
+  }
+}, 60_000);

@@ -42,6 +42,12 @@ export interface LoadReport {
   /** Joins that failed, and participants the server dropped (or whose consume failed) after joining. */
   failed: number;
   failures: string[];
+  /** Consumers the server closed before the client acknowledged them: races counted apart, not failures. */
+  racedConsumers: number;
+  /** Calls the client core rejoined on its own (they went on: not failures). */
+  rejoins: number;
+  /** Consumers the server held at the end, per joined participant (from its /metrics). */
+  consumersPerParticipant: number | null;
   joinLatencyMs: { count: number; p50: number | null; p95: number | null; p99: number | null };
   /** When each step of the measured joins had completed, ms after WebSocket open: where a join spends its time. */
   joinStepsMs: Partial<Record<JoinStep, { p50: number | null; p95: number | null }>>;
@@ -102,6 +108,7 @@ interface ServerSample {
   packetsOut: number;
   /** Workers' resident memory + Node's used heap (not Node's RSS: an embedded database lives there). */
   memoryBytes: number;
+  consumers: number;
 }
 
 async function scrape(url: string): Promise<ServerSample | null> {
@@ -113,6 +120,7 @@ async function scrape(url: string): Promise<ServerSample | null> {
       nodeCpuS: total(samples, 'chorus_process_cpu_seconds_total'),
       packetsOut: total(samples, 'chorus_rtp_packets_total', { direction: 'out' }),
       memoryBytes: total(samples, 'chorus_worker_memory_bytes') + total(samples, 'chorus_nodejs_heap_size_used_bytes'),
+      consumers: total(samples, 'chorus_consumers'),
     };
   } catch {
     return null;
@@ -129,6 +137,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const latest: Totals[] = shares.map(() => ({
     joined: 0,
     failed: 0,
+    racedConsumers: 0,
+    rejoins: 0,
     received: 0,
     expected: 0,
     lost: 0,
@@ -234,6 +244,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     joined: sum('joined'),
     failed: sum('failed'),
     failures,
+    racedConsumers: sum('racedConsumers'),
+    rejoins: sum('rejoins'),
+    consumersPerParticipant: endServer && sum('joined') > 0 ? endServer.consumers / sum('joined') : null,
     joinLatencyMs: { count: latencies.length, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
     joinStepsMs: Object.fromEntries(
       JOIN_STEPS.filter((step) => stepTimes.has(step)).map((step) => {
@@ -310,7 +323,9 @@ export const formatLoopDelay = (r: LoadReport) => r.generatorLoopDelayMs.map((d)
 
 export function summaryTable(r: LoadReport): string {
   const rows: [string, string][] = [
-    ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed}: joins that failed or were dropped later)`],
+    ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed}: joins that failed or were removed later)`],
+    ['not failures', `${r.racedConsumers} consumers closed before acknowledged (races), ${r.rejoins} calls rejoined on their own`],
+    ['consumers per participant (server)', r.consumersPerParticipant === null ? 'n/a' : r.consumersPerParticipant.toFixed(1)],
     ['join latency p50 / p95 / p99', `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms (n = ${r.joinLatencyMs.count})`],
     ['join steps done at, p50 (p95)', formatJoinSteps(r) || 'n/a'],
     ['received packets', String(r.receivedPackets)],

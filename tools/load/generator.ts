@@ -13,6 +13,7 @@ const peers: NodePeer[] = [];
 const streams: RtpStreamStats[] = [];
 let joined = 0;
 let failed = 0;
+let rejoins = 0;
 let ticker: NodeJS.Timeout | undefined;
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
@@ -22,6 +23,8 @@ function totals(): Totals {
   return {
     joined,
     failed,
+    racedConsumers: peers.reduce((n, p) => n + p.call.closedBeforeReady, 0),
+    rejoins,
     received: streams.reduce((n, s) => n + s.received, 0),
     expected: streams.reduce((n, s) => n + s.expected, 0),
     lost: streams.reduce((n, s) => n + s.lost, 0),
@@ -68,6 +71,7 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
           },
         });
         peers.push(peer);
+        peer.call.on('rejoined', () => rejoins++);
         joined++;
         send({ type: 'joined' });
       } catch (err) {

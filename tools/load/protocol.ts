@@ -22,7 +22,12 @@ export interface StartMessage {
 
 export interface Totals {
   joined: number;
+  /** Joins that failed, and participants the server removed (their call ended without them leaving). */
   failed: number;
+  /** Consumers the server closed before the client acknowledged them (their speaker left, or forwarding moved on): a race, not a failure. */
+  racedConsumers: number;
+  /** Participants whose call the client core had to rejoin (it survived: not a failure). */
+  rejoins: number;
   /** Received audio packets, expected packets (from sequence numbers), lost. */
   received: number;
   expected: number;
