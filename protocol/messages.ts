@@ -80,6 +80,10 @@ export const transportOptions = z.object({
   dtlsParameters,
 });
 
+/** A raised hand: whose, and since when (ISO 8601); lists of them are in raising order. */
+export const raisedHand = z.object({ participantId: id, at: z.string() });
+export type RaisedHand = z.infer<typeof raisedHand>;
+
 const iceServers = z.array(z.object({ urls: z.array(z.string()), username: z.string(), credential: z.string() }));
 
 /** What a client needs to resume its session on a new socket (see `resume`). */
@@ -113,6 +117,8 @@ export const requests = {
       /** How to encode the microphone: Opus max average bitrate (bits/s). */
       audio: z.object({ maxBitrate: z.number().int() }),
       resume: resumeGrant,
+      /** Hands raised in the room now, first raised first. */
+      raisedHands: z.array(raisedHand),
     }),
   },
   /**
@@ -200,6 +206,10 @@ export const requests = {
   },
   /** Moderators: remove someone from the room (they cannot rejoin it while it lasts). */
   remove: { request: z.strictObject({ participantId: id }), response: z.object({}) },
+  /** Raise your hand (everyone gets raisedHands). Already raised: INVALID_STATE; too often: RATE_LIMITED. */
+  raiseHand: { request: z.strictObject({}), response: z.object({}) },
+  /** Lower your hand, or (moderators) someone else's with participantId. Not raised: INVALID_STATE. */
+  lowerHand: { request: z.strictObject({ participantId: id.optional() }), response: z.object({}) },
 } as const;
 
 export type Method = keyof typeof requests;
@@ -252,6 +262,8 @@ export const notifications = {
   roomClosed: z.object({ reason: z.enum(leaveReasons) }),
   /** A moderator muted you; unmute is refused unless allowUnmute. */
   forceMuted: z.object({ allowUnmute: z.boolean() }),
+  /** The hands raised now, first raised first; sent to everyone whenever one is raised or lowered. */
+  raisedHands: z.object({ hands: z.array(raisedHand) }),
 } as const;
 
 export type NotificationName = keyof typeof notifications;

@@ -16,6 +16,7 @@ import type { Grant } from '../auth/tokens.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
+import { RaisedHands } from './hands.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
@@ -43,6 +44,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly id = randomUUID();
   readonly createdAt = new Date();
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
+  readonly hands = new RaisedHands();
   readonly #participants = new Map<string, Participant>();
   readonly #forwarder: Forwarder;
   #lastLevels = '';
@@ -146,6 +148,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.delete(participant.id);
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
+    if (this.hands.forget(participant.id) && !this.#closed) this.#broadcastHands();
     this.emit('participantLeft', participant, reason);
     this.#forwarder.update(true);
     this.#armEmptyTimer();
@@ -165,7 +168,8 @@ export class Room extends EventEmitter<RoomEvents> {
       | 'producerResumed'
       | 'speakers'
       | 'dominantSpeaker'
-      | 'chatMessage',
+      | 'chatMessage'
+      | 'raisedHands',
   >(
     name: N,
     data: NotificationData<N>,
@@ -214,6 +218,22 @@ export class Room extends EventEmitter<RoomEvents> {
     const message = this.chat.post(from, text);
     this.#broadcast('chatMessage', message);
     return message.id;
+  }
+
+  /** `participant` raises their hand (INVALID_STATE if it is up, RATE_LIMITED if they do it too often). */
+  raiseHand(participant: Participant): void {
+    this.hands.raise(participant.id, Date.now());
+    this.#broadcastHands();
+  }
+
+  /** Lowers `target`'s hand: their own (`by` is them) or a moderator's doing. */
+  lowerHand(target: Participant, by: Participant): void {
+    this.hands.lower(target.id, Date.now(), { byOther: by !== target });
+    this.#broadcastHands();
+  }
+
+  #broadcastHands(): void {
+    this.#broadcast('raisedHands', { hands: this.hands.list() });
   }
 
   /** A moderator's (or admin's) mute of `target`. */

@@ -176,3 +176,9 @@ export async function watchReconnecting(page: Page): Promise<void> {
 export function sawReconnecting(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting === true);
 }
+
+/** Whether `page` plays `hz` (±15 Hz, above -60 dB) from the element of participant `from`. */
+export async function hearsTone(page: Page, from: string, hz: number): Promise<boolean> {
+  const h = (await hearing(page))[from];
+  return !!h && h.playing && h.db > -60 && Math.abs(h.hz - hz) < 15;
+}

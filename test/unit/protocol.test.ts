@@ -101,8 +101,10 @@ describe('protocol schemas', () => {
         'forceMute',
         'join',
         'leave',
+        'lowerHand',
         'mute',
         'produce',
+        'raiseHand',
         'remove',
         'restartIce',
         'resume',
@@ -127,6 +129,7 @@ describe('protocol schemas', () => {
     chatMessage: { id: 'm1', participantId: 'p1', displayName: 'Ada', text: 'hi', at: new Date(0).toISOString() },
     roomClosed: { reason: 'workerDied' },
     forceMuted: { allowUnmute: false },
+    raisedHands: { hands: [{ participantId: 'p1', at: new Date(0).toISOString() }] },
   };
 
   it('has a schema for every notification the server sends and the docs list, and each checks its data', () => {

@@ -5,11 +5,12 @@
 // calls this object's methods.
 import { Device } from 'mediasoup-client';
 import { Call } from '../../client/call.ts';
-import type { ChatMessage, LeaveReason, Notification, ParticipantInfo, Role } from '../../protocol/messages.ts';
+import type { ChatMessage, LeaveReason, Notification, ParticipantInfo, RaisedHand, Role } from '../../protocol/messages.ts';
 import { SIGNALING_PATH } from '../../protocol/messages.ts';
 import { MicLevel } from './micLevel.ts';
 import { describeError } from './describeError.ts';
 import { fetchDevToken } from './devToken.ts';
+import { announcementFor } from './announcements.ts';
 
 export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
 
@@ -50,6 +51,10 @@ export interface CallState {
   audioBlocked: boolean;
   /** The connection to the server dropped and we are getting it back: the attempt (the call goes on meanwhile). */
   reconnecting?: number;
+  /** Raised hands, first raised first (ours included). */
+  hands: RaisedHand[];
+  /** The latest things a screen reader should hear (joins, leaves, mutes, hands), newest last. */
+  announcements: { id: number; text: string }[];
 }
 
 export interface JoinOptions {
@@ -70,6 +75,8 @@ const initial: CallState = {
   mics: [],
   audioBlocked: false,
   chat: [],
+  hands: [],
+  announcements: [],
 };
 
 /** MicLevel's 0..1 scale maps -60..0 dBFS: 0.2 ≈ -48 dBFS. */
@@ -149,6 +156,7 @@ export class RoomClient {
         participants: joined.participants.map(quiet),
         dominantId: joined.dominantSpeakerId ?? undefined,
         chat: joined.chat,
+        hands: joined.raisedHands,
       }),
     );
     call.on('consumer', ({ consumer, participantId }) => {
@@ -218,16 +226,24 @@ export class RoomClient {
 
   /** Applies what the call core passes on (consumers and our own ending it handled itself). */
   #onNotification(n: Notification): void {
+    const announce = announcementFor(n, this.#state);
+    if (announce) this.#announce(announce);
     switch (n.notification) {
       case 'participantJoined':
         this.#set({ participants: [...this.#state.participants, quiet(n.data.participant)] });
         break;
       case 'participantLeft':
-        this.#set({ participants: this.#state.participants.filter((p) => p.id !== n.data.participantId) });
+        this.#set({
+          participants: this.#state.participants.filter((p) => p.id !== n.data.participantId),
+          hands: this.#state.hands.filter((h) => h.participantId !== n.data.participantId),
+        });
         break;
       case 'producerPaused':
       case 'producerResumed':
         this.#updateParticipant(n.data.participantId, { muted: n.notification === 'producerPaused' });
+        break;
+      case 'raisedHands':
+        this.#set({ hands: n.data.hands });
         break;
       case 'speakers': {
         const levels = new Map(n.data.levels.map((l) => [l.participantId, l]));
@@ -261,6 +277,7 @@ export class RoomClient {
     if (!this.#call?.producer || muted === this.#state.muted) return;
     if (!muted && this.#state.forceMuted && !this.#state.forceMuted.allowUnmute) return;
     this.#set({ muted, forceMuted: muted ? this.#state.forceMuted : undefined });
+    this.#announce(muted ? 'You are muted' : 'You are unmuted');
     await this.#call.setMuted(muted);
   }
 
@@ -274,6 +291,23 @@ export class RoomClient {
       this.#set({ chatError: (err as Error).message });
       return false;
     }
+  }
+
+  #announcementId = 0;
+
+  /** Something a screen reader should say (an aria-live region shows the last few). */
+  #announce(text: string): void {
+    this.#set({ announcements: [...this.#state.announcements, { id: ++this.#announcementId, text }].slice(-3) });
+  }
+
+  /** Raises our hand (true) or lowers it (false). */
+  async setHandRaised(raised: boolean): Promise<void> {
+    await this.#call?.signaling.call(raised ? 'raiseHand' : 'lowerHand', {}).catch((err: Error) => this.#announce(err.message));
+  }
+
+  /** Moderators: lower someone's hand. */
+  async lowerHand(participantId: string): Promise<void> {
+    await this.#call?.signaling.call('lowerHand', { participantId }).catch((err: Error) => this.#announce(err.message));
   }
 
   /** Moderators: mute someone (they may unmute themselves only if allowUnmute). */
