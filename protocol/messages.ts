@@ -20,6 +20,7 @@ import {
   producerRtpParameters,
   routerRtpCapabilities,
 } from './mediaParameters.ts';
+import { qualityLevels } from './connectionQuality.ts';
 
 /** Bumped on any incompatible change; the client sends it in `join`. */
 export const PROTOCOL_VERSION = 2;
@@ -264,6 +265,14 @@ export const notifications = {
   forceMuted: z.object({ allowUnmute: z.boolean() }),
   /** The hands raised now, first raised first; sent to everyone whenever one is raised or lowered. */
   raisedHands: z.object({ hands: z.array(raisedHand) }),
+  /**
+   * Everyone's connection quality as the server sees their streams (RTT, loss,
+   * jitter, whether anything arrives): sent when a level changes, at most once
+   * per stats sampling interval (`metrics.statsIntervalMs`).
+   */
+  connectionQuality: z.object({
+    levels: z.array(z.object({ participantId: id, level: z.enum(qualityLevels) })),
+  }),
 } as const;
 
 export type NotificationName = keyof typeof notifications;

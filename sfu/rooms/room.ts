@@ -134,6 +134,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
     this.#lastLevels = ''; // the next level report goes to everyone, the joiner included
+    this.#lastQuality = ''; // and the next connection quality report
     participant.once('close', (reason) => this.#onParticipantClosed(participant, reason));
     this.log.info('participant joined', { room: this.name, participant: participant.id, displayName });
     this.emit('participantJoined', participant);
@@ -169,7 +170,8 @@ export class Room extends EventEmitter<RoomEvents> {
       | 'speakers'
       | 'dominantSpeaker'
       | 'chatMessage'
-      | 'raisedHands',
+      | 'raisedHands'
+      | 'connectionQuality',
   >(
     name: N,
     data: NotificationData<N>,
@@ -297,6 +299,16 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#lastLevels = key;
     this.#lastLevelsAt = Date.now();
     this.#broadcast('speakers', { levels });
+  }
+
+  #lastQuality = '';
+
+  /** Everyone's connection quality (from the stats sampler): told to everyone when it changed. */
+  publishConnectionQuality(levels: NotificationData<'connectionQuality'>['levels']): void {
+    const key = JSON.stringify(levels);
+    if (this.#closed || key === this.#lastQuality) return;
+    this.#lastQuality = key;
+    this.#broadcast('connectionQuality', { levels });
   }
 
   /** Closes every participant and the router. Idempotent; emits 'close' once. */

@@ -130,6 +130,7 @@ describe('protocol schemas', () => {
     roomClosed: { reason: 'workerDied' },
     forceMuted: { allowUnmute: false },
     raisedHands: { hands: [{ participantId: 'p1', at: new Date(0).toISOString() }] },
+    connectionQuality: { levels: [{ participantId: 'p1', level: 'good' }] },
   };
 
   it('has a schema for every notification the server sends and the docs list, and each checks its data', () => {

@@ -11,6 +11,9 @@ import { MicLevel } from './micLevel.ts';
 import { describeError } from './describeError.ts';
 import { fetchDevToken } from './devToken.ts';
 import { announcementFor } from './announcements.ts';
+import { type QualityLevel, worseOf } from '../../protocol/connectionQuality.ts';
+import { StatsPoller } from './stats/statsPoller.ts';
+import type { TransportStats } from './stats/digest.ts';
 
 export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
 
@@ -20,6 +23,8 @@ export interface RemoteParticipant extends ParticipantInfo {
   /** Speaking now (the server's measure), and how loud (0..1). */
   speaking: boolean;
   level: number;
+  /** Their connection as the server sees it (undefined until its first report). */
+  quality?: QualityLevel;
 }
 
 export interface CallState {
@@ -51,6 +56,10 @@ export interface CallState {
   audioBlocked: boolean;
   /** The connection to the server dropped and we are getting it back: the attempt (the call goes on meanwhile). */
   reconnecting?: number;
+  /** Our own connection quality, from the browser's statistics. */
+  quality?: QualityLevel;
+  /** Our transports and streams, refreshed every second (the stats panel). */
+  stats: TransportStats[];
   /** Raised hands, first raised first (ours included). */
   hands: RaisedHand[];
   /** The latest things a screen reader should hear (joins, leaves, mutes, hands), newest last. */
@@ -77,6 +86,7 @@ const initial: CallState = {
   chat: [],
   hands: [],
   announcements: [],
+  stats: [],
 };
 
 /** MicLevel's 0..1 scale maps -60..0 dBFS: 0.2 ≈ -48 dBFS. */
@@ -139,6 +149,10 @@ export class RoomClient {
       this.#watch(call);
       await call.join();
       this.#set({ phase: 'joined' });
+      this.#stats = new StatsPoller(call, ({ transports, quality }) => {
+        this.#localQuality = quality;
+        this.#set({ stats: transports, quality: worseOf(quality, this.#serverQuality) });
+      });
       void this.refreshMics();
     } catch (err) {
       this.#fail(describeError(err));
@@ -245,6 +259,15 @@ export class RoomClient {
       case 'raisedHands':
         this.#set({ hands: n.data.hands });
         break;
+      case 'connectionQuality': {
+        const levels = new Map(n.data.levels.map((l) => [l.participantId, l.level]));
+        this.#serverQuality = levels.get(this.#state.selfId ?? '') ?? this.#serverQuality;
+        this.#set({
+          quality: worseOf(this.#localQuality, this.#serverQuality),
+          participants: this.#state.participants.map((p) => ({ ...p, quality: levels.get(p.id) ?? p.quality })),
+        });
+        break;
+      }
       case 'speakers': {
         const levels = new Map(n.data.levels.map((l) => [l.participantId, l]));
         const self = levels.get(this.#state.selfId ?? '');
@@ -357,7 +380,19 @@ export class RoomClient {
 
   #stopWatching?: () => void;
 
+  #stats?: StatsPoller;
+  /**
+   * Our connection quality, two ways: what our browser measures (whether
+   * anything arrives, RTT) and how the server rates our streams (loss, jitter);
+   * the page shows the worse.
+   */
+  #localQuality?: QualityLevel;
+  #serverQuality?: QualityLevel;
+
   #teardown(): void {
+    this.#stats?.stop();
+    this.#stats = undefined;
+    this.#localQuality = this.#serverQuality = undefined;
     this.#stopWatching?.();
     void this.#call?.close();
     this.#call = undefined;

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { CallState, RoomClient } from '../roomClient.ts';
 import { useShortcuts } from '../shortcuts.ts';
 import { Announcer } from './Announcer.tsx';
@@ -7,6 +7,7 @@ import { ChatPanel } from './ChatPanel.tsx';
 import { CopyLinkButton } from './CopyLinkButton.tsx';
 import { ParticipantList } from './ParticipantList.tsx';
 import { RemoteAudio } from './RemoteAudio.tsx';
+import { StatsPanel } from './StatsPanel.tsx';
 
 interface Props {
   client: RoomClient;
@@ -21,6 +22,7 @@ export function CallView({ client, state, share }: Props) {
   const canMute = joined && !state.micError && state.role !== 'listener' && !(state.forceMuted && !state.forceMuted.allowUnmute);
   const shortcuts = useMemo(() => ({ toggleMute: () => void client.setMuted(!client.getSnapshot().muted) }), [client]);
   useShortcuts(canMute, shortcuts);
+  const [statsOpen, setStatsOpen] = useState(false);
   return (
     <section className="call" data-testid="call" data-phase={state.phase}>
       <header className="call-header">
@@ -60,6 +62,9 @@ export function CallView({ client, state, share }: Props) {
             ))}
           </select>
         </label>
+        <button data-testid="stats-toggle" aria-expanded={statsOpen} aria-controls="stats-panel" onClick={() => setStatsOpen(!statsOpen)}>
+          {statsOpen ? 'Hide stats' : 'Show stats'}
+        </button>
         <button data-testid="leave" className="leave" onClick={() => void client.leave()}>
           Leave
         </button>
@@ -72,6 +77,7 @@ export function CallView({ client, state, share }: Props) {
           speaking: state.speaking,
           level: state.level,
           isDominant: state.dominantId !== undefined && state.dominantId === state.selfId,
+          quality: state.quality,
         }}
         participants={state.participants}
         dominantId={state.dominantId}
@@ -86,6 +92,7 @@ export function CallView({ client, state, share }: Props) {
             : undefined
         }
       />
+      {statsOpen && <StatsPanel transports={state.stats} participants={state.participants} />}
       <ChatPanel messages={state.chat} error={state.chatError} selfId={state.selfId} onSend={(t) => client.sendChat(t)} />
       {state.participants.map((p) =>
         p.stream ? (

@@ -1,9 +1,11 @@
 import type { RaisedHand } from '../../../protocol/messages.ts';
 import type { RemoteParticipant } from '../roomClient.ts';
+import type { QualityLevel } from '../../../protocol/connectionQuality.ts';
 import { ParticipantRow } from './ParticipantRow.tsx';
+import { QualityIndicator } from './QualityIndicator.tsx';
 
 interface Props {
-  self: { id?: string; name: string; muted: boolean; speaking: boolean; level: number; isDominant: boolean };
+  self: { id?: string; name: string; muted: boolean; speaking: boolean; level: number; isDominant: boolean; quality?: QualityLevel };
   participants: RemoteParticipant[];
   dominantId?: string;
   hands: RaisedHand[];
@@ -26,6 +28,7 @@ export function ParticipantList({ self, participants, dominantId, hands, moderat
         level={self.level}
         isDominant={self.isDominant}
         hand={handOf(self.id)}
+        quality={<QualityIndicator level={self.quality} />}
       />
       {participants.map((p) => {
         const hand = handOf(p.id);
@@ -40,6 +43,7 @@ export function ParticipantList({ self, participants, dominantId, hands, moderat
             level={p.level}
             isDominant={p.id === dominantId}
             hand={hand}
+            quality={<QualityIndicator level={p.quality} />}
             actions={
               moderate && (
                 <>
