@@ -14,6 +14,16 @@ export function CallNotices({ client, state }: { client: RoomClient; state: Call
           {state.micError}
         </p>
       )}
+      {state.micNotice && (
+        <p role="alert" className="warning" data-testid="mic-notice">
+          {state.micNotice}
+        </p>
+      )}
+      {state.speakingWhileMuted && (
+        <p role="status" className="hint" data-testid="muted-hint">
+          You are muted. {state.settings.pushToTalk ? 'Hold Space to talk.' : 'Press M to unmute.'}
+        </p>
+      )}
       {state.forceMuted && (
         <p role="alert" className="warning" data-testid="force-muted">
           A moderator muted you.{' '}

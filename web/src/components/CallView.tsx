@@ -1,7 +1,8 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { CallState, RoomClient } from '../roomClient.ts';
 import { useShortcuts } from '../shortcuts.ts';
 import { Announcer } from './Announcer.tsx';
+import { AudioSettingsPanel } from './AudioSettingsPanel.tsx';
 import { CallNotices } from './CallNotices.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
 import { CopyLinkButton } from './CopyLinkButton.tsx';
@@ -20,8 +21,25 @@ export function CallView({ client, state, share }: Props) {
   const joined = state.phase === 'joined';
   const handRaised = state.hands.some((h) => h.participantId === state.selfId);
   const canMute = joined && !state.micError && state.role !== 'listener' && !(state.forceMuted && !state.forceMuted.allowUnmute);
-  const shortcuts = useMemo(() => ({ toggleMute: () => void client.setMuted(!client.getSnapshot().muted) }), [client]);
+  const pushToTalk = state.settings.pushToTalk;
+  const shortcuts = useMemo(
+    () => ({
+      toggleMute: () => void client.setMuted(!client.getSnapshot().muted),
+      talk: pushToTalk ? (held: boolean) => client.talk(held) : undefined,
+    }),
+    [client, pushToTalk],
+  );
   useShortcuts(canMute, shortcuts);
+  // Browsers start audio only after the person interacts with the page: the first click or key does.
+  useEffect(() => {
+    const resume = () => client.playback.resume();
+    window.addEventListener('pointerdown', resume);
+    window.addEventListener('keydown', resume);
+    return () => {
+      window.removeEventListener('pointerdown', resume);
+      window.removeEventListener('keydown', resume);
+    };
+  }, [client]);
   const [statsOpen, setStatsOpen] = useState(false);
   return (
     <section className="call" data-testid="call" data-phase={state.phase}>
@@ -65,6 +83,7 @@ export function CallView({ client, state, share }: Props) {
         <button data-testid="stats-toggle" aria-expanded={statsOpen} aria-controls="stats-panel" onClick={() => setStatsOpen(!statsOpen)}>
           {statsOpen ? 'Hide stats' : 'Show stats'}
         </button>
+        <AudioSettingsPanel settings={state.settings} onChange={(patch) => void client.setAudioSettings(patch)} />
         <button data-testid="leave" className="leave" onClick={() => void client.leave()}>
           Leave
         </button>
@@ -82,6 +101,8 @@ export function CallView({ client, state, share }: Props) {
         participants={state.participants}
         dominantId={state.dominantId}
         hands={state.hands}
+        volumes={state.volumes}
+        onVolume={(id, v) => client.setVolume(id, v)}
         moderate={
           state.role === 'moderator'
             ? {
@@ -100,6 +121,8 @@ export function CallView({ client, state, share }: Props) {
             key={p.id}
             participantId={p.id}
             stream={p.stream}
+            gain={state.volumes[p.id] ?? 1}
+            playback={client.playback}
             blocked={state.audioBlocked}
             onBlocked={() => client.setAudioBlocked(true)}
           />

@@ -3,17 +3,20 @@ import type { RemoteParticipant } from '../roomClient.ts';
 import type { QualityLevel } from '../../../protocol/connectionQuality.ts';
 import { ParticipantRow } from './ParticipantRow.tsx';
 import { QualityIndicator } from './QualityIndicator.tsx';
+import { VolumeSlider } from './VolumeSlider.tsx';
 
 interface Props {
   self: { id?: string; name: string; muted: boolean; speaking: boolean; level: number; isDominant: boolean; quality?: QualityLevel };
   participants: RemoteParticipant[];
   dominantId?: string;
   hands: RaisedHand[];
+  volumes: Record<string, number>;
+  onVolume(participantId: string, volume: number): void;
   /** Present when we are a moderator: actions on others (and the hands' order is shown). */
   moderate?: { forceMute(id: string): void; remove(id: string): void; lowerHand(id: string): void };
 }
 
-export function ParticipantList({ self, participants, dominantId, hands, moderate }: Props) {
+export function ParticipantList({ self, participants, dominantId, hands, volumes, onVolume, moderate }: Props) {
   const handOf = (id: string | undefined) => {
     const i = hands.findIndex((h) => h.participantId === id);
     return i < 0 ? undefined : { position: i + 1, showPosition: !!moderate };
@@ -44,6 +47,7 @@ export function ParticipantList({ self, participants, dominantId, hands, moderat
             isDominant={p.id === dominantId}
             hand={hand}
             quality={<QualityIndicator level={p.quality} />}
+            volume={<VolumeSlider name={p.displayName} volume={volumes[p.id] ?? 1} onChange={(v) => onVolume(p.id, v)} />}
             actions={
               moderate && (
                 <>
