@@ -83,11 +83,11 @@ export function CallView({ client, state, share }: Props) {
         <button data-testid="stats-toggle" aria-expanded={statsOpen} aria-controls="stats-panel" onClick={() => setStatsOpen(!statsOpen)}>
           {statsOpen ? 'Hide stats' : 'Show stats'}
         </button>
-        <AudioSettingsPanel settings={state.settings} onChange={(patch) => void client.setAudioSettings(patch)} />
         <button data-testid="leave" className="leave" onClick={() => void client.leave()}>
           Leave
         </button>
       </div>
+      <AudioSettingsPanel settings={state.settings} onChange={(patch) => void client.setAudioSettings(patch)} />
       <ParticipantList
         self={{
           id: state.selfId,

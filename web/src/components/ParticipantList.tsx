@@ -52,7 +52,7 @@ export function ParticipantList({ self, participants, dominantId, hands, volumes
               moderate && (
                 <>
                   {hand && (
-                    <button data-testid="lower-hand" aria-label={`Lower ${p.displayName}'s hand`} onClick={() => moderate.lowerHand(p.id)}>
+                    <button data-testid="lower-hand" aria-label={`Lower hand of ${p.displayName}`} onClick={() => moderate.lowerHand(p.id)}>
                       Lower hand
                     </button>
                   )}

@@ -47,8 +47,7 @@ export function ParticipantRow({ id, name, tag, muted, speaking, level, isDomina
             role="img"
             aria-label={hand.showPosition ? `hand raised, number ${hand.position} in line` : 'hand raised'}
           >
-            {' '}
-            ✋{hand.showPosition && <span className="position">{hand.position}</span>}
+            <span aria-hidden="true">{hand.showPosition ? `Hand #${hand.position}` : 'Hand up'}</span>
           </span>
         )}
       </span>

@@ -10,7 +10,7 @@ export function StatsPanel({ transports, participants }: { transports: Transport
       ? 'Your microphone'
       : (participants.find((p) => p.stream?.getAudioTracks()[0]?.id === t.trackId)?.displayName ?? 'Remote audio');
   return (
-    <section className="stats" id="stats-panel" aria-label="Connection statistics" data-testid="stats-panel">
+    <section className="stats" id="stats-panel" tabIndex={0} aria-label="Connection statistics" data-testid="stats-panel">
       <table>
         <caption>Transports</caption>
         <thead>
