@@ -199,6 +199,10 @@ export class Call extends Emitter<CallEvents> {
   get consumers(): ReadonlyMap<string, RemoteAudio> {
     return this.#consumers;
   }
+  /** The send (if any) and receive transports of the current session (for getStats). */
+  get transports(): readonly types.Transport[] {
+    return this.#transports;
+  }
   get isEnded(): boolean {
     return this.#ended;
   }

@@ -20,6 +20,7 @@ import {
   producerRtpParameters,
   routerRtpCapabilities,
 } from './mediaParameters.ts';
+import { qualityLevels } from './connectionQuality.ts';
 
 /** Bumped on any incompatible change; the client sends it in `join`. */
 export const PROTOCOL_VERSION = 2;
@@ -80,6 +81,10 @@ export const transportOptions = z.object({
   dtlsParameters,
 });
 
+/** A raised hand: whose, and since when (ISO 8601); lists of them are in raising order. */
+export const raisedHand = z.object({ participantId: id, at: z.string() });
+export type RaisedHand = z.infer<typeof raisedHand>;
+
 const iceServers = z.array(z.object({ urls: z.array(z.string()), username: z.string(), credential: z.string() }));
 
 /** What a client needs to resume its session on a new socket (see `resume`). */
@@ -113,6 +118,8 @@ export const requests = {
       /** How to encode the microphone: Opus max average bitrate (bits/s). */
       audio: z.object({ maxBitrate: z.number().int() }),
       resume: resumeGrant,
+      /** Hands raised in the room now, first raised first. */
+      raisedHands: z.array(raisedHand),
     }),
   },
   /**
@@ -200,6 +207,10 @@ export const requests = {
   },
   /** Moderators: remove someone from the room (they cannot rejoin it while it lasts). */
   remove: { request: z.strictObject({ participantId: id }), response: z.object({}) },
+  /** Raise your hand (everyone gets raisedHands). Already raised: INVALID_STATE; too often: RATE_LIMITED. */
+  raiseHand: { request: z.strictObject({}), response: z.object({}) },
+  /** Lower your hand, or (moderators) someone else's with participantId. Not raised: INVALID_STATE. */
+  lowerHand: { request: z.strictObject({ participantId: id.optional() }), response: z.object({}) },
 } as const;
 
 export type Method = keyof typeof requests;
@@ -259,6 +270,16 @@ export const notifications = {
   roomMoved: z.object({ routerRtpCapabilities }),
   /** A moderator muted you; unmute is refused unless allowUnmute. */
   forceMuted: z.object({ allowUnmute: z.boolean() }),
+  /** The hands raised now, first raised first; sent to everyone whenever one is raised or lowered. */
+  raisedHands: z.object({ hands: z.array(raisedHand) }),
+  /**
+   * Everyone's connection quality as the server sees their streams (RTT, loss,
+   * jitter, whether anything arrives): sent when a level changes, at most once
+   * per stats sampling interval (`metrics.statsIntervalMs`).
+   */
+  connectionQuality: z.object({
+    levels: z.array(z.object({ participantId: id, level: z.enum(qualityLevels) })),
+  }),
 } as const;
 
 export type NotificationName = keyof typeof notifications;

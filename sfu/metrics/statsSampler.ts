@@ -2,13 +2,17 @@
 // per-participant call quality: worker CPU and memory, and the RTP statistics of
 // every producer (audio from clients) and every running consumer (audio to
 // clients; paused consumers carry nothing and are skipped). Also measures join
-// latency: join request → first audio packet to or from the participant.
+// latency: join request → first audio packet to or from the participant. Each
+// round also gives every participant a connection quality level, which their
+// room tells its participants when one changes (linkQuality.ts).
 import fs from 'node:fs';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
 import type { Participant } from '../rooms/participant.ts';
+import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
+import { type LinkRound, LinkQuality } from './linkQuality.ts';
 import type { Metrics } from './metrics.ts';
 import { QualityAccumulator, type QualitySummary } from './quality.ts';
 
@@ -35,6 +39,7 @@ function residentBytes(pid: number): number | null {
 export class StatsSampler {
   readonly #totals = new Map<string, Totals>(); // by producer/consumer id
   readonly #quality = new WeakMap<Participant, QualityAccumulator>();
+  readonly #links = new WeakMap<Participant, LinkQuality>();
   readonly #cpuMs = new Map<number, number>(); // by worker pid
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
@@ -79,11 +84,24 @@ export class StatsSampler {
     const started = performance.now();
     await Promise.all([
       ...this.pool.workers.map((w) => this.#sampleWorker(w.index, w.worker)),
-      ...[...this.rooms.rooms.values()].flatMap((room) =>
-        [...room.participants.values()].map((p) => this.#sampleParticipant(room.media.index, p)),
-      ),
+      ...[...this.rooms.rooms.values()].map((room) => this.#sampleRoom(room)),
     ]);
     this.metrics.recordStatsSample((performance.now() - started) / 1000);
+  }
+
+  /** Samples the room's participants, then gives the room their connection quality levels. */
+  async #sampleRoom(room: Room): Promise<void> {
+    const participants = [...room.participants.values()];
+    const rounds = await Promise.all(participants.map((p) => this.#sampleParticipant(room.media.index, p)));
+    const now = Date.now();
+    const levels = participants.flatMap((p, i) => {
+      const round = rounds[i];
+      if (!round || p.closed) return [];
+      let link = this.#links.get(p);
+      if (!link) this.#links.set(p, (link = new LinkQuality(p.joinedAt.getTime())));
+      return [{ participantId: p.id, level: link.observe(round, now) }];
+    });
+    room.publishConnectionQuality(levels);
   }
 
   async #sampleWorker(index: number, worker: types.Worker): Promise<void> {
@@ -116,9 +134,12 @@ export class StatsSampler {
     if (!this.#totals.has(id)) closer.observer.once('close', () => this.#totals.delete(id));
   }
 
-  async #sampleParticipant(worker: number, p: Participant): Promise<void> {
+  /** One participant's streams into the metrics and their quality; what their link looked like (undefined if unreadable). */
+  async #sampleParticipant(worker: number, p: Participant): Promise<LinkRound | undefined> {
     const quality = this.#qualityOf(p);
+    const link: LinkRound = { bytesReceived: 0, lossRatios: [], rttMs: [] };
     try {
+      for (const t of p.transports.values()) for (const s of await t.getStats()) link.bytesReceived += s.bytesReceived;
       const producer = p.producer;
       if (producer && !producer.closed) {
         for (const s of await producer.getStats()) {
@@ -128,6 +149,9 @@ export class StatsSampler {
           const jitterSeconds = s.jitter / OPUS_CLOCK;
           this.metrics.recordStream({ worker, direction: 'in', ...d, packetsLost: d.lost, lossRatio, score: s.score, jitterSeconds });
           if (d.packets > 0) quality.addUplink({ bytes: d.bytes, lossRatio, jitterMs: jitterSeconds * 1000 });
+          // A stream that carried nothing this round has only stale reports.
+          if (d.packets > 0) link.lossRatios.push(lossRatio);
+          if (d.packets > 0) link.jitterMs = jitterSeconds * 1000;
         }
       }
       for (const consumer of p.consumers.values()) {
@@ -145,10 +169,13 @@ export class StatsSampler {
         const rttSeconds = outbound.roundTripTime ? outbound.roundTripTime / 1000 : undefined;
         this.metrics.recordStream({ worker, direction: 'out', ...d, packetsLost: d.lost, lossRatio, score: outbound.score, rttSeconds });
         if (d.packets > 0) quality.addDownlink({ bytes: d.bytes, lossRatio, rttMs: outbound.roundTripTime || undefined });
+        if (outbound.roundTripTime) link.rttMs.push(outbound.roundTripTime);
       }
+      return link;
     } catch (err) {
       // Objects close between listing and asking; the next round is fine.
       this.log.debug('stats sample failed', { participant: p.id, error: err as Error });
+      return undefined;
     }
   }
 

@@ -22,6 +22,7 @@ import type { Grant } from '../auth/tokens.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
+import { RaisedHands } from './hands.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
@@ -63,6 +64,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly id = randomUUID();
   readonly createdAt = new Date();
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
+  readonly hands = new RaisedHands();
   readonly #participants = new Map<string, Participant>();
   readonly #forwarder: Forwarder;
   #lastLevels = '';
@@ -237,6 +239,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
     this.#lastLevels = ''; // the next level report goes to everyone, the joiner included
+    this.#lastQuality = ''; // and the next connection quality report
     participant.once('close', (reason) => this.#onParticipantClosed(participant, reason));
     this.log.info('participant joined', { room: this.name, participant: participant.id, displayName });
     this.emit('participantJoined', participant);
@@ -255,6 +258,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
+    if (this.hands.forget(participant.id) && !this.#closed) this.#broadcastHands();
     this.emit('participantLeft', participant, reason);
     this.#forwarder.update(true);
     this.#armEmptyTimer();
@@ -274,7 +278,9 @@ export class Room extends EventEmitter<RoomEvents> {
       | 'producerResumed'
       | 'speakers'
       | 'dominantSpeaker'
-      | 'chatMessage',
+      | 'chatMessage'
+      | 'raisedHands'
+      | 'connectionQuality',
   >(
     name: N,
     data: NotificationData<N>,
@@ -324,6 +330,22 @@ export class Room extends EventEmitter<RoomEvents> {
     const message = this.chat.post(from, text);
     this.#broadcast('chatMessage', message);
     return message.id;
+  }
+
+  /** `participant` raises their hand (INVALID_STATE if it is up, RATE_LIMITED if they do it too often). */
+  raiseHand(participant: Participant): void {
+    this.hands.raise(participant.id, Date.now());
+    this.#broadcastHands();
+  }
+
+  /** Lowers `target`'s hand: their own (`by` is them) or a moderator's doing. */
+  lowerHand(target: Participant, by: Participant): void {
+    this.hands.lower(target.id, Date.now(), { byOther: by !== target });
+    this.#broadcastHands();
+  }
+
+  #broadcastHands(): void {
+    this.#broadcast('raisedHands', { hands: this.hands.list() });
   }
 
   /** A moderator's (or admin's) mute of `target`. */
@@ -387,6 +409,16 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#lastLevels = key;
     this.#lastLevelsAt = Date.now();
     this.#broadcast('speakers', { levels });
+  }
+
+  #lastQuality = '';
+
+  /** Everyone's connection quality (from the stats sampler): told to everyone when it changed. */
+  publishConnectionQuality(levels: NotificationData<'connectionQuality'>['levels']): void {
+    const key = JSON.stringify(levels);
+    if (this.#closed || key === this.#lastQuality) return;
+    this.#lastQuality = key;
+    this.#broadcast('connectionQuality', { levels });
   }
 
   /** Closes every participant and the router. Idempotent; emits 'close' once. */

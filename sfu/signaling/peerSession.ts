@@ -204,6 +204,11 @@ export class PeerSession {
     }
   }
 
+  /** Another participant, for a moderator's action on them (FORBIDDEN for others, NOT_FOUND if not in the room). */
+  #othersHand(participantId: string): Participant {
+    return this.#moderator().room.participant(participantId);
+  }
+
   /** Another socket resumed our participant: this one no longer speaks for it. */
   #handOver(): void {
     this.#joined = undefined;
@@ -252,6 +257,7 @@ export class PeerSession {
         iceServers: turnOf(this.options.turn, participant.id),
         audio: { maxBitrate: this.options.audioMaxBitrate },
         resume: { token: link.resumeToken, graceMs: this.options.resumeGraceMs },
+        raisedHands: room.hands.list(),
       };
     },
 
@@ -354,6 +360,20 @@ export class PeerSession {
       const target = room.participant(participantId);
       if (target === participant) throw new ChorusError('INVALID_STATE', 'use leave to leave');
       room.remove(target);
+      return {};
+    },
+
+    raiseHand: async () => {
+      const { room, participant } = this.#need();
+      room.raiseHand(participant);
+      return {};
+    },
+
+    lowerHand: async ({ participantId }) => {
+      const { room, participant } = this.#need();
+      // Someone else's hand: moderators only.
+      const target = participantId === undefined || participantId === participant.id ? participant : this.#othersHand(participantId);
+      room.lowerHand(target, participant);
       return {};
     },
 

@@ -32,6 +32,8 @@ const validData: Record<Method, Record<string, unknown>> = {
   forceMute: { participantId: 'nope' },
   chat: { text: 'hello' },
   remove: { participantId: 'nope' },
+  raiseHand: {},
+  lowerHand: {},
 };
 
 /** The socket still answers, and a join on it still works (then leaves again). */

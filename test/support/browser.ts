@@ -143,12 +143,17 @@ export async function joinRoomInBrowsers<Name extends string>(
   chorus: TestChorus,
   room: string,
   people: readonly { name: Name; hz: number; role?: 'speaker' | 'listener' }[],
-  { bypassCSP = false, extraArgs = [] }: { bypassCSP?: boolean; extraArgs?: string[] } = {},
+  {
+    bypassCSP = false,
+    extraArgs = [],
+    beforeJoin,
+  }: { bypassCSP?: boolean; extraArgs?: string[]; beforeJoin?(page: Page, name: Name): Promise<void> } = {},
 ): Promise<Record<Name, InRoom>> {
   const dir = tempDir();
   const joined = {} as Record<Name, InRoom>;
   for (const { name, hz, role } of people) {
     const p = await launchParticipant(toneWav(dir, hz), extraArgs, { bypassCSP });
+    await beforeJoin?.(p.page, name);
     await p.page.goto(`${chorus.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
     await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
     const enable = p.page.getByTestId('enable-audio');
@@ -175,4 +180,10 @@ export async function watchReconnecting(page: Page): Promise<void> {
 /** Whether the page showed "Reconnecting…" since watchReconnecting. */
 export function sawReconnecting(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting === true);
+}
+
+/** Whether `page` plays `hz` (±15 Hz, above -60 dB) from the element of participant `from`. */
+export async function hearsTone(page: Page, from: string, hz: number): Promise<boolean> {
+  const h = (await hearing(page))[from];
+  return !!h && h.playing && h.db > -60 && Math.abs(h.hz - hz) < 15;
 }

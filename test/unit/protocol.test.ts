@@ -101,8 +101,10 @@ describe('protocol schemas', () => {
         'forceMute',
         'join',
         'leave',
+        'lowerHand',
         'mute',
         'produce',
+        'raiseHand',
         'remove',
         'restartIce',
         'resume',
@@ -128,6 +130,8 @@ describe('protocol schemas', () => {
     roomClosed: { reason: 'workerDied' },
     roomMoved: { routerRtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: 100, clockRate: 48000, channels: 2 }] } },
     forceMuted: { allowUnmute: false },
+    raisedHands: { hands: [{ participantId: 'p1', at: new Date(0).toISOString() }] },
+    connectionQuality: { levels: [{ participantId: 'p1', level: 'good' }] },
   };
 
   it('has a schema for every notification the server sends and the docs list, and each checks its data', () => {

@@ -2,6 +2,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { CallView } from './components/CallView.tsx';
 import { JoinForm } from './components/JoinForm.tsx';
 import { RoomClient } from './roomClient.ts';
+import { shareableLink } from './shareLink.ts';
 
 const INVITATION_KEY = 'chorus.invitation';
 
@@ -49,6 +50,11 @@ function linkParams() {
   return { room, name: q.get('name') ?? '', invitation, role };
 }
 
+/** The Copy link button's link: the room, with this tab's invitation token for it if it has one. */
+function shareOf(room: string, token: string | undefined) {
+  return { link: shareableLink(location.origin, location.pathname, room, token), personal: token !== undefined };
+}
+
 export function App() {
   const [client] = useState(() => new RoomClient());
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot);
@@ -62,6 +68,11 @@ export function App() {
     window.addEventListener('pagehide', leaveOnUnload);
     return () => window.removeEventListener('pagehide', leaveOnUnload);
   }, [client, link]);
+
+  const inCall = state.phase === 'joined' || state.phase === 'connecting';
+  useEffect(() => {
+    document.title = inCall && state.room ? `${state.room} · Chorus` : 'Chorus';
+  }, [inCall, state.room]);
 
   // The form's Join (and Rejoin): an invitation for that room is used again.
   const invitationFor = (room: string) => (link.invitation?.room === room ? link.invitation : undefined);
@@ -81,8 +92,8 @@ export function App() {
           {state.error}
         </p>
       )}
-      {state.phase === 'joined' || state.phase === 'connecting' ? (
-        <CallView client={client} state={state} />
+      {inCall ? (
+        <CallView client={client} state={state} share={shareOf(state.room ?? '', invitationFor(state.room ?? '')?.token)} />
       ) : (
         <JoinForm
           initialRoom={state.room ?? link.room}

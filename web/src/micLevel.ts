@@ -3,7 +3,8 @@ export class MicLevel {
   readonly #context = new AudioContext();
   readonly #timer: ReturnType<typeof setInterval>;
 
-  constructor(track: MediaStreamTrack, onLevel: (level: number) => void) {
+  /** `onLevel` runs when the level changes; `onTick` every measurement, with the level. */
+  constructor(track: MediaStreamTrack, onLevel: (level: number) => void, onTick?: (level: number) => void) {
     const source = this.#context.createMediaStreamSource(new MediaStream([track]));
     const analyser = this.#context.createAnalyser();
     analyser.fftSize = 1024;
@@ -18,6 +19,7 @@ export class MicLevel {
       const db = 10 * Math.log10(sum / samples.length + 1e-12);
       const level = Math.round(Math.min(1, Math.max(0, (db + 60) / 60)) * 20) / 20;
       if (level !== last) onLevel((last = level));
+      onTick?.(level);
     }, 100);
   }
 

@@ -1,88 +1,39 @@
 // The browser side of a call: the client core's Call (signaling, join
 // sequence, transports, consumers) plus what only a page has: the microphone
-// and its level meter, remote audio as MediaStreams, and a snapshot of the
-// call for React (subscribe/getSnapshot). React only reads the snapshots and
+// and its level meter, remote audio (each person at their own volume), the
+// statistics poller, and a snapshot of the call for React
+// (subscribe/getSnapshot; callState.ts). React only reads the snapshots and
 // calls this object's methods.
 import { Device } from 'mediasoup-client';
 import { Call } from '../../client/call.ts';
-import type { ChatMessage, LeaveReason, Notification, ParticipantInfo, Role } from '../../protocol/messages.ts';
-import { SIGNALING_PATH } from '../../protocol/messages.ts';
-import { MicLevel } from './micLevel.ts';
+import type { Notification } from '../../protocol/messages.ts';
+import { type QualityLevel, worseOf } from '../../protocol/connectionQuality.ts';
+import { announcementFor } from './announcements.ts';
+import { type AudioSettings, saveAudioSettings } from './audioSettings.ts';
+import { type CallState, type JoinOptions, type RemoteParticipant, VOICE_LEVEL, endedMessage, initial, quiet, signalingUrl } from './callState.ts';
 import { describeError } from './describeError.ts';
 import { fetchDevToken } from './devToken.ts';
+import { Microphone } from './microphone.ts';
+import { Playback } from './playback.ts';
+import { StatsPoller } from './stats/statsPoller.ts';
 
-export type Phase = 'idle' | 'connecting' | 'joined' | 'left' | 'error';
+export type { CallState, JoinOptions, Phase, RemoteParticipant } from './callState.ts';
 
-export interface RemoteParticipant extends ParticipantInfo {
-  /** The participant's audio, once the server forwards it to us. */
-  stream?: MediaStream;
-  /** Speaking now (the server's measure), and how loud (0..1). */
-  speaking: boolean;
-  level: number;
-}
-
-export interface CallState {
-  phase: Phase;
-  room?: string;
-  selfId?: string;
-  displayName?: string;
-  participants: RemoteParticipant[];
-  muted: boolean;
-  /** Local microphone level, 0..1. */
-  level: number;
-  /** Whether the server hears us speaking. */
-  speaking: boolean;
-  role?: Role;
-  /** A moderator muted us; unmuting is refused unless allowed. */
-  forceMuted?: { allowUnmute: boolean };
-  chat: ChatMessage[];
-  /** Why the last chat message was refused (e.g. too many too fast). */
-  chatError?: string;
-  /** Who spoke most recently for a while (the server's dominant speaker). */
-  dominantId?: string;
-  mics: { deviceId: string; label: string }[];
-  micId?: string;
-  /** Why the microphone is unavailable (the call goes on, listen-only). */
-  micError?: string;
-  /** Why the call failed or ended. */
-  error?: string;
-  /** The browser refused to play audio without a user gesture. */
-  audioBlocked: boolean;
-  /** The connection to the server dropped and we are getting it back: the attempt (the call goes on meanwhile). */
-  reconnecting?: number;
-}
-
-export interface JoinOptions {
-  room: string;
-  displayName?: string;
-  /** A join token; without one, a dev-mode server is asked for one. */
-  token?: string;
-  role?: Role;
-  micId?: string;
-}
-
-const initial: CallState = {
-  phase: 'idle',
-  participants: [],
-  muted: false,
-  level: 0,
-  speaking: false,
-  mics: [],
-  audioBlocked: false,
-  chat: [],
-};
-
-/** MicLevel's 0..1 scale maps -60..0 dBFS: 0.2 ≈ -48 dBFS. */
-const VOICE_LEVEL = 0.2;
-
-const quiet = (p: ParticipantInfo): RemoteParticipant => ({ ...p, speaking: false, level: 0 });
 
 export class RoomClient {
   #state: CallState = initial;
   readonly #listeners = new Set<() => void>();
   #call?: Call;
-  #micTrack?: MediaStreamTrack;
-  #micLevel?: MicLevel;
+  readonly #mic = new Microphone({
+    onLevel: (level) => {
+      this.#set({ level });
+      this.#detectVoiceStart(level);
+    },
+    onTick: (level) => this.#detectSpeechWhileMuted(level),
+    onLost: () => void this.#fallBackToDefaultMic(),
+  });
+  /** Remote audio, each person at their own volume. */
+  readonly playback = new Playback();
 
   // --- React store interface ---
   subscribe = (listener: () => void): (() => void) => {
@@ -107,7 +58,7 @@ export class RoomClient {
    */
   async join({ room, displayName, token, role, micId }: JoinOptions): Promise<void> {
     if (this.#state.phase === 'connecting' || this.#state.phase === 'joined') return;
-    this.#set({ ...initial, phase: 'connecting', room, displayName, mics: this.#state.mics, micId });
+    this.#set({ ...initial, phase: 'connecting', room, displayName, mics: this.#state.mics, micId, settings: this.#state.settings });
     try {
       const joinToken = token ?? (await fetchDevToken(room, displayName ?? '', role));
       const mic = await this.#openMic(micId);
@@ -132,7 +83,16 @@ export class RoomClient {
       this.#watch(call);
       await call.join();
       this.#set({ phase: 'joined' });
+      this.#stats = new StatsPoller(call, ({ transports, quality }) => {
+        this.#localQuality = quality;
+        this.#set({ stats: transports, quality: worseOf(quality, this.#serverQuality) });
+      });
       void this.refreshMics();
+      // The list follows plugging and unplugging.
+      const onDeviceChange = () => void this.refreshMics();
+      navigator.mediaDevices.addEventListener('devicechange', onDeviceChange);
+      this.#stopDeviceWatch = () => navigator.mediaDevices.removeEventListener('devicechange', onDeviceChange);
+      if (this.#state.settings.pushToTalk) void this.setMuted(true);
     } catch (err) {
       this.#fail(describeError(err));
     }
@@ -149,6 +109,7 @@ export class RoomClient {
         participants: joined.participants.map(quiet),
         dominantId: joined.dominantSpeakerId ?? undefined,
         chat: joined.chat,
+        hands: joined.raisedHands,
       }),
     );
     call.on('consumer', ({ consumer, participantId }) => {
@@ -173,11 +134,8 @@ export class RoomClient {
 
   async #openMic(micId?: string): Promise<MediaStreamTrack | undefined> {
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { deviceId: micId ? { exact: micId } : undefined, echoCancellation: true, noiseSuppression: true },
-      });
-      const track = stream.getAudioTracks()[0]!;
-      this.#setMicTrack(track);
+      const track = await Microphone.open(this.#state.settings, micId);
+      this.#useMic(track);
       return track;
     } catch (err) {
       const name = (err as Error).name;
@@ -192,15 +150,49 @@ export class RoomClient {
     }
   }
 
-  #setMicTrack(track: MediaStreamTrack): void {
-    this.#micTrack?.stop();
-    this.#micLevel?.close();
-    this.#micTrack = track;
-    this.#micLevel = new MicLevel(track, (level) => {
-      this.#set({ level });
-      this.#detectVoiceStart(level);
-    });
+  #useMic(track: MediaStreamTrack): void {
+    this.#mic.use(track);
     this.#set({ micId: track.getSettings().deviceId ?? this.#state.micId });
+  }
+
+  /** Sends from a new track of `deviceId` (or the default), with the current settings. */
+  async #switchMic(deviceId?: string): Promise<void> {
+    const track = await Microphone.open(this.#state.settings, deviceId);
+    await this.#call?.replaceTrack(track);
+    this.#useMic(track);
+  }
+
+  /** The microphone in use went away: send from the default one, and say so; never go quiet silently. */
+  async #fallBackToDefaultMic(): Promise<void> {
+    if (this.#state.phase !== 'joined' || !this.#call?.producer) return;
+    const gone = this.#state.mics.find((m) => m.deviceId === this.#state.micId)?.label ?? 'Your microphone';
+    try {
+      await this.#switchMic();
+      this.#set({ micNotice: `${gone} stopped working (unplugged?). You are now heard through the default microphone.` });
+    } catch (err) {
+      this.#set({ micError: `${gone} stopped working and no other microphone could be opened (${(err as Error).message}).` });
+    }
+    void this.refreshMics();
+  }
+
+  /** Loud frames while muted, for the "you are muted" hint: on after 0.3 s of speech, off after 2 s without. */
+  #mutedSpeechSince = 0;
+  #mutedQuietSince = 0;
+  #detectSpeechWhileMuted(level: number): void {
+    const now = performance.now();
+    if (!this.#state.muted || level < VOICE_LEVEL) {
+      this.#mutedSpeechSince = 0;
+      if (!this.#mutedQuietSince) this.#mutedQuietSince = now;
+      if (this.#state.speakingWhileMuted && (!this.#state.muted || now - this.#mutedQuietSince > 2000)) {
+        this.#set({ speakingWhileMuted: false });
+      }
+      return;
+    }
+    this.#mutedQuietSince = 0;
+    this.#mutedSpeechSince ||= now;
+    if (!this.#state.speakingWhileMuted && now - this.#mutedSpeechSince >= 300 && !this.#state.forceMuted) {
+      this.#set({ speakingWhileMuted: true });
+    }
   }
 
   /** When our level last was at speaking level (ms), for the voice hint. */
@@ -221,17 +213,34 @@ export class RoomClient {
 
   /** Applies what the call core passes on (consumers and our own ending it handled itself). */
   #onNotification(n: Notification): void {
+    const announce = announcementFor(n, this.#state);
+    if (announce) this.#announce(announce);
     switch (n.notification) {
       case 'participantJoined':
         this.#set({ participants: [...this.#state.participants, quiet(n.data.participant)] });
         break;
       case 'participantLeft':
-        this.#set({ participants: this.#state.participants.filter((p) => p.id !== n.data.participantId) });
+        this.#set({
+          participants: this.#state.participants.filter((p) => p.id !== n.data.participantId),
+          hands: this.#state.hands.filter((h) => h.participantId !== n.data.participantId),
+        });
         break;
       case 'producerPaused':
       case 'producerResumed':
         this.#updateParticipant(n.data.participantId, { muted: n.notification === 'producerPaused' });
         break;
+      case 'raisedHands':
+        this.#set({ hands: n.data.hands });
+        break;
+      case 'connectionQuality': {
+        const levels = new Map(n.data.levels.map((l) => [l.participantId, l.level]));
+        this.#serverQuality = levels.get(this.#state.selfId ?? '') ?? this.#serverQuality;
+        this.#set({
+          quality: worseOf(this.#localQuality, this.#serverQuality),
+          participants: this.#state.participants.map((p) => ({ ...p, quality: levels.get(p.id) ?? p.quality })),
+        });
+        break;
+      }
       case 'speakers': {
         const levels = new Map(n.data.levels.map((l) => [l.participantId, l]));
         const self = levels.get(this.#state.selfId ?? '');
@@ -264,6 +273,7 @@ export class RoomClient {
     if (!this.#call?.producer || muted === this.#state.muted) return;
     if (!muted && this.#state.forceMuted && !this.#state.forceMuted.allowUnmute) return;
     this.#set({ muted, forceMuted: muted ? this.#state.forceMuted : undefined });
+    this.#announce(muted ? 'You are muted' : 'You are unmuted');
     await this.#call.setMuted(muted);
   }
 
@@ -277,6 +287,23 @@ export class RoomClient {
       this.#set({ chatError: (err as Error).message });
       return false;
     }
+  }
+
+  #announcementId = 0;
+
+  /** Something a screen reader should say (an aria-live region shows the last few). */
+  #announce(text: string): void {
+    this.#set({ announcements: [...this.#state.announcements, { id: ++this.#announcementId, text }].slice(-3) });
+  }
+
+  /** Raises our hand (true) or lowers it (false). */
+  async setHandRaised(raised: boolean): Promise<void> {
+    await this.#call?.signaling.call(raised ? 'raiseHand' : 'lowerHand', {}).catch((err: Error) => this.#announce(err.message));
+  }
+
+  /** Moderators: lower someone's hand. */
+  async lowerHand(participantId: string): Promise<void> {
+    await this.#call?.signaling.call('lowerHand', { participantId }).catch((err: Error) => this.#announce(err.message));
   }
 
   /** Moderators: mute someone (they may unmute themselves only if allowUnmute). */
@@ -294,10 +321,30 @@ export class RoomClient {
       this.#set({ micId: deviceId });
       return;
     }
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } } });
-    const track = stream.getAudioTracks()[0]!;
-    await this.#call.replaceTrack(track);
-    this.#setMicTrack(track);
+    await this.#switchMic(deviceId);
+    this.#set({ micNotice: undefined });
+  }
+
+  /** Changes microphone processing or push-to-talk; remembered for the next calls. */
+  async setAudioSettings(patch: Partial<AudioSettings>): Promise<void> {
+    const before = this.#state.settings;
+    const settings = { ...before, ...patch };
+    saveAudioSettings(settings);
+    this.#set({ settings });
+    if (settings.pushToTalk && !before.pushToTalk) await this.setMuted(true);
+    const processing = (['echoCancellation', 'noiseSuppression', 'autoGainControl'] as const).some((k) => settings[k] !== before[k]);
+    // Browsers apply these only when opening the device: open it again, same device.
+    if (processing && this.#state.phase === 'joined' && this.#call?.producer) await this.#switchMic(this.#state.micId);
+  }
+
+  /** Push-to-talk: Space held or released. */
+  talk(held: boolean): void {
+    if (this.#state.settings.pushToTalk) void this.setMuted(!held);
+  }
+
+  /** This page's playback volume of one person (0..2). */
+  setVolume(participantId: string, volume: number): void {
+    this.#set({ volumes: { ...this.#state.volumes, [participantId]: Math.min(2, Math.max(0, volume)) } });
   }
 
   async refreshMics(): Promise<void> {
@@ -309,13 +356,14 @@ export class RoomClient {
   }
 
   setAudioBlocked(audioBlocked: boolean): void {
+    if (!audioBlocked) this.playback.resume(); // a click: the AudioContext may start now
     if (audioBlocked !== this.#state.audioBlocked) this.#set({ audioBlocked });
   }
 
   async leave(): Promise<void> {
     await this.#call?.leave();
     this.#teardown();
-    this.#set({ ...initial, phase: 'left', mics: this.#state.mics, micId: this.#state.micId });
+    this.#set({ ...initial, phase: 'left', mics: this.#state.mics, micId: this.#state.micId, settings: this.#state.settings });
   }
 
   #fail(error: string): void {
@@ -326,38 +374,24 @@ export class RoomClient {
 
   #stopWatching?: () => void;
 
+  #stats?: StatsPoller;
+  #stopDeviceWatch?: () => void;
+  /**
+   * Our connection quality, two ways: what our browser measures (whether
+   * anything arrives, RTT) and how the server rates our streams (loss, jitter);
+   * the page shows the worse.
+   */
+  #localQuality?: QualityLevel;
+  #serverQuality?: QualityLevel;
+
   #teardown(): void {
+    this.#stats?.stop();
+    this.#stats = undefined;
+    this.#localQuality = this.#serverQuality = undefined;
     this.#stopWatching?.();
     void this.#call?.close();
     this.#call = undefined;
-    this.#micLevel?.close();
-    this.#micTrack?.stop();
-    this.#micLevel = this.#micTrack = undefined;
+    this.#stopDeviceWatch?.();
+    this.#mic.close();
   }
-}
-
-/** What the page says when the call ended without us leaving. */
-function endedMessage(reason: LeaveReason): string {
-  switch (reason) {
-    case 'removed':
-      return 'A moderator removed you from the room.';
-    case 'replaced':
-      return 'You joined this room from another tab or device, so this one left.';
-    case 'serverShutdown':
-      return 'The server is restarting. Rejoin in a moment.';
-    case 'workerDied':
-    case 'roomClosed':
-      return 'The room was closed by the server. Rejoin to continue.';
-    case 'transportFailed':
-      return 'The media connection failed (a firewall may block UDP/TCP to the server).';
-    case 'disconnected':
-      return 'The connection to the server was lost. Rejoin to continue.';
-    default:
-      return 'You were disconnected from the room. Rejoin to continue.';
-  }
-}
-
-function signalingUrl(): string {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}${SIGNALING_PATH}`;
 }
