@@ -116,7 +116,33 @@ for (const voiceHints of [false, true]) {
   await Promise.all([a, b, c, ...listeners].map((p) => p!.close()));
 }
 
-// --- 2. bytes per listener and worker CPU, K = 3 vs K = 0 -------------------
+// --- 2b. every slot taken, and nobody holds a consumer of the new speaker -----
+// Consumers on demand: with rooms.maxConsumersPerListener = K = 2 a listener
+// holds only the two forwarded voices, so the silent one who starts has no
+// consumer anywhere: it is made on demand once the level observer counts them
+// (a worker request, newConsumer, the client's consume and consumerReady). The
+// same switch as above, level observer only; the difference is what making the
+// consumer costs.
+{
+  const cold = await startBenchChorus({ rooms: { forwardK: 2, maxConsumersPerListener: 2 } });
+  const peers: NodePeer[] = [];
+  for (let i = 0; i < 6; i++) {
+    const p = await NodePeer.join(cold.target, 'cold', `P${i}`, opus, { talking: i < 2, onRtp });
+    arrivals.set(p, []);
+    peers.push(p);
+  }
+  await sleep(1500);
+  const [a, , c, ...listeners] = peers;
+  const { samples, voices } = await trialsOf(listeners, c!, a!);
+  console.log(`
+Switch to a new speaker nobody holds a consumer of (K = 2, 2 consumers per listener, level observer only, ${trials} switches × ${listeners.length} listeners):`);
+  console.log(`  first loud packet sent → first packet at a listener: ${report(samples)}`);
+  console.log(`  most voices a listener received at once: ${voices} (K + 1 = 3)`);
+  await Promise.all(peers.map((p) => p.close()));
+  await cold.stop();
+}
+
+// --- 3. bytes per listener and worker CPU, K = 3 vs K = 0 -------------------
 async function measure(peers: NodePeer[], k: number, seconds: number) {
   chorus.rooms.rooms.get('bytes')!.setForwardK(k);
   await sleep(1000);
