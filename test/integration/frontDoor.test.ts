@@ -167,11 +167,9 @@ describe('the join deadline', () => {
     const busy = await Raw.open(chorus); // requests, but never a join
     const joined = await Raw.open(chorus);
     expect(await joined.join(chorus, 'deadline', 'J')).toMatchObject({ ok: true });
-    const t0 = Date.now();
     expect((await busy.request('mute')).error?.code).toBe('NOT_JOINED');
     expect(await idle.closed).toMatchObject({ code: closeCodes.joinTimeout });
     expect(await busy.closed).toMatchObject({ code: closeCodes.joinTimeout });
-    expect(Date.now() - t0).toBeLessThan(2_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(joined.ws.readyState).toBe(WebSocket.OPEN);
     expect(await joined.request('mute')).toMatchObject({ ok: true }); // still served
