@@ -94,6 +94,7 @@ new WebSocketServer({ server, path: '/ws' }).on('connection', (ws) => {
           iceServers: [],
           audio: { maxBitrate: 32_000 },
           resume: { token: 'bare', graceMs: 0 },
+          raisedHands: [],
         });
       }
       case 'createTransport': {

@@ -1,7 +1,7 @@
 // Servers for the benchmarks, each its own process on a free port: Chorus as
 // `npm start` runs it (one worker on loopback, embedded or DATABASE_URL
-// database, no per-address socket cap: every simulated participant connects
-// from this machine), or the bare mediasoup server (bench/bareServer.ts).
+// database, no per-address socket cap or dev-token rate limit: every simulated
+// participant connects from this machine), or the bare mediasoup server (bench/bareServer.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -57,7 +57,8 @@ export async function startServer(
       config,
       `rooms:\n  forwardK: ${forwardK}\n  maxParticipants: ${maxParticipants}\n` +
         (maxConsumersPerListener ? `  maxConsumersPerListener: ${maxConsumersPerListener}\n` : '') +
-        `signaling:\n  maxSocketsPerAddress: 100000\n`,
+        `signaling:\n  maxSocketsPerAddress: 100000\n` +
+        `http:\n  rateLimits:\n    devToken:\n      requestsPerSecond: 10000\n      requestBurst: 100000\n`,
     );
     child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
       cwd: projectRoot,
