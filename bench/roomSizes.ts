@@ -34,6 +34,21 @@ const servers: { name: string; kind: 'chorus' | 'bare'; options: BenchServerOpti
   { name: 'Chorus, on demand', kind: 'chorus', options: {} },
 ];
 
+const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
+const header = [
+  '| participants | server | join p50 / p95 | server CPU (worker + Node) | consumers / participant | memory / participant | loss | failed | races | transports failed | generator CPU |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+];
+function tableRow({ size, server, report: r, transportFailures }: Row): string {
+  const cpu = r.steady.workerCpuPct + r.steady.serverNodeCpuPct;
+  return (
+    `| ${size} | ${server} | ${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} ms | ${fmt(cpu)}% (${fmt(r.steady.workerCpuPct)} + ${fmt(r.steady.serverNodeCpuPct)}) | ` +
+    `${fmt(r.consumersPerParticipant)} | ${r.memoryPerParticipantBytes === null ? 'n/a' : `${(r.memoryPerParticipantBytes / 1024).toFixed(0)} KiB`} | ` +
+    `${r.lossPct.toFixed(2)}% | ${r.failed} | ${r.racedConsumers} | ${server.startsWith('bare') ? 'n/a' : transportFailures.length} | ` +
+    `${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(' ')}${r.generatorLimited ? ' (limited)' : ''} |`
+  );
+}
+
 interface Row {
   size: number;
   server: string;
@@ -61,7 +76,10 @@ for (const size of sizes) {
       });
       await server.stop();
       const transportFailures = logTo ? fs.readFileSync(logTo, 'utf8').split('\n').filter((l) => l.includes('transport failed')) : [];
-      rows.push({ size, server: name, report, transportFailures });
+      const row = { size, server: name, report, transportFailures };
+      rows.push(row);
+      // Each row as soon as it is measured (a long sweep that stops early keeps what it had).
+      process.stdout.write(`\n${header.join('\n')}\n${tableRow(row)}\n`);
     } catch (err) {
       await server.stop();
       throw err;
@@ -69,23 +87,11 @@ for (const size of sizes) {
   }
 }
 
-const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
 console.log(`\nOne room, 3 talkers, K = 3, 10 joins/s, ${duration} s steady; ${machine()}`);
-console.log(
-  '| participants | server | join p50 / p95 | server CPU (worker + Node) | consumers / participant | memory / participant | loss | failed | races | transports failed | generator CPU |',
-);
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-for (const { size, server, report: r, transportFailures } of rows) {
-  const cpu = r.steady.workerCpuPct + r.steady.serverNodeCpuPct;
-  console.log(
-    `| ${size} | ${server} | ${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} ms | ${fmt(cpu)}% (${fmt(r.steady.workerCpuPct)} + ${fmt(r.steady.serverNodeCpuPct)}) | ` +
-      `${fmt(r.consumersPerParticipant)} | ${r.memoryPerParticipantBytes === null ? 'n/a' : `${(r.memoryPerParticipantBytes / 1024).toFixed(0)} KiB`} | ` +
-      `${r.lossPct.toFixed(2)}% | ${r.failed} | ${r.racedConsumers} | ${server.startsWith('bare') ? 'n/a' : transportFailures.length} | ` +
-      `${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(' ')}${r.generatorLimited ? ' (limited)' : ''} |`,
-  );
-}
+console.log(header.join('\n'));
+for (const row of rows) console.log(tableRow(row));
 for (const { size, server, report, transportFailures } of rows) {
   for (const line of transportFailures) console.log(`${size}, ${server}: ${line}`);
   for (const f of report.failures) console.log(`${size}, ${server}: failure: ${f}`);
 }
-fs.writeFileSync(path.join(resultsDir, 'room-sizes.json'), `${JSON.stringify(rows, null, 2)}\n`);
+fs.writeFileSync(path.join(resultsDir, `room-sizes-${sizes.join('-')}.json`), `${JSON.stringify(rows, null, 2)}\n`);

@@ -153,8 +153,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let ready = 0;
   let allReady!: () => void;
   const whenAllReady = new Promise<void>((r) => (allReady = r));
+  const exits: Promise<void>[] = [];
+  let stopping = false;
   const children = shares.map((_, i) => {
     const child = fork(generatorPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Watched from the start: a generator that dies during the run (a crash, the
+    // OOM killer) is reported, and the end of the run does not wait for it forever.
+    exits[i] = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (!stopping) failures.push(`generator process ${i} exited during the run (${signal ?? `code ${code}`}): its participants are gone`);
+        resolve();
+      }),
+    );
     child.on('message', (m: GeneratorMessage) => {
       if (m.type === 'ready' && ++ready === shares.length) allReady();
       else if (m.type === 'tick' || m.type === 'done') latest[i] = m.totals;
@@ -233,8 +243,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const endServer = await scrape(options.url);
   const endGen = latest.map((l) => l.cpuMs);
   const endReceived = sum('received');
-  for (const c of children) c.send({ type: 'stop' });
-  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+  stopping = true;
+  for (const c of children) if (c.connected) c.send({ type: 'stop' });
+  await Promise.all(exits);
 
   const steady = measureSteady(steadyStart, endServer, endGen, endReceived);
   const report: LoadReport = {
