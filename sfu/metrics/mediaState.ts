@@ -7,8 +7,9 @@ export function mediaState(pool: WorkerPool, rooms: RoomRegistry, queuedDbWrites
   return {
     workers() {
       return pool.workers.map((w) => {
-        const onWorker = [...rooms.rooms.values()].filter((r) => r.media === w);
-        const participants = onWorker.flatMap((r) => [...r.participants.values()]);
+        // A room spanning workers counts on each of them, its participants where their media lives.
+        const onWorker = [...rooms.rooms.values()].filter((r) => r.span.workers.includes(w));
+        const participants = onWorker.flatMap((r) => [...r.participants.values()].filter((p) => r.workerOf(p) === w));
         const consumers = participants.flatMap((p) => [...p.consumers.values()]);
         return {
           index: w.index,

@@ -1,16 +1,22 @@
-// A room: one mediasoup router on one worker, and the participants in it.
+// A room: its primary mediasoup router on one worker, and the participants in it.
 //
 // The room owns its router (and the speaker observers on it) and its
-// participants. Its Forwarder decides which voices each listener receives and
+// participants. When a worker is at its consumer budget, new participants sit
+// on routers of the room on other workers, and the voices they need are piped
+// there: the room's RoomSpan (roomSpan.ts) places them and owns those routers
+// and pipes. Its Forwarder decides which voices each listener receives and
 // applies that to the listener's consumers (forwarder.ts). It closes itself a
 // moment after its last participant leaves.
 //
 // When its worker dies, the room moves: it gets a router on a live worker from
 // its RouterSource and keeps everything else (participants with their ids,
 // roles, mute and moderation state, the removed list, the chat). Their
-// mediasoup objects died with the router; each participant drops them and is
+// mediasoup objects died with the router (those on the room's other routers
+// are closed with them); each participant drops them, is placed again and is
 // told (`roomMoved`), and its client sets its media up again. Only when no
 // worker can take the room does it close ('workerDied'; the clients rejoin).
+// When a worker the room only spans dies, its participants there move the
+// same way and nobody else notices.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -19,10 +25,12 @@ import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
 import type { LeaveReason, NotificationData } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
+import { consumerCap } from './consumerPolicy.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { RaisedHands } from './hands.ts';
+import { RoomSpan, type SpanWorkers } from './roomSpan.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
@@ -30,12 +38,14 @@ export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'close
 /** Where a room gets a router: when it opens, and again when its worker dies. */
 export type RouterSource = () => Promise<{ media: MediaWorker; router: types.Router }>;
 
-/** A room moved off a dead worker: who was moved, from where to where. */
+/** A room (or its participants on one worker) moved off a dead worker: who was moved, from where to where. */
 export interface RoomMove {
   from: MediaWorker;
   to: MediaWorker;
   participants: readonly Participant[];
   at: Date;
+  /** The room's primary router moved (else only participants on a worker it spanned). */
+  primary: boolean;
 }
 
 export interface RoomOptions {
@@ -48,6 +58,8 @@ export interface RoomOptions {
   maxConsumersPerListener: number;
   speakingThresholdDbov: number;
   levelIntervalMs: number;
+  /** Consumers a worker holds before new participants go to another worker (the room spans workers). */
+  maxConsumersPerWorker: number;
 }
 
 type RoomEvents = {
@@ -78,12 +90,15 @@ export class Room extends EventEmitter<RoomEvents> {
   #media!: MediaWorker;
   #router!: types.Router;
   #speakers!: SpeakerMonitor;
-  /** Set while the room moves to another worker; media requests wait for it. */
+  #span!: RoomSpan;
+  /** Set while the room (or some of its participants) moves to another worker; media requests wait for it. */
   #moving?: Promise<void>;
+  #movingLost?: Promise<void>;
 
   private constructor(
     readonly name: string,
     readonly source: RouterSource,
+    readonly spanWorkers: SpanWorkers,
     placed: Placement,
     readonly options: RoomOptions,
     readonly log: Logger,
@@ -93,10 +108,8 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#forwarder = new Forwarder(
       {
         name,
-        // Getters: the router and the speaker observers change when the room moves.
-        get router() {
-          return room.#router;
-        },
+        consume: (listener, owner) => room.#span.consume(listener, owner),
+        // A getter: the speaker observers change when the room moves.
         get activity() {
           return room.#speakers.tracker;
         },
@@ -112,8 +125,8 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Opens a room on a router from `source`. */
-  static async create(name: string, source: RouterSource, options: RoomOptions, log: Logger): Promise<Room> {
-    return new Room(name, source, await Room.#placement(source, options), options, log);
+  static async create(name: string, source: RouterSource, spanWorkers: SpanWorkers, options: RoomOptions, log: Logger): Promise<Room> {
+    return new Room(name, source, spanWorkers, await Room.#placement(source, options), options, log);
   }
 
   /** A router from `source`, with the speaker observers on it. */
@@ -137,6 +150,13 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#media = media;
     this.#router = router;
     this.#speakers = speakers;
+    this.#span = new RoomSpan({ media, router, participants: new Set() }, this.spanWorkers, this.options.maxConsumersPerWorker, this.log, this.name);
+    this.#span.on('lost', (from, lost) => {
+      const moving = this.#relocate(from, lost, false).finally(() => {
+        if (this.#movingLost === moving) this.#movingLost = undefined;
+      });
+      this.#movingLost = moving;
+    });
     // The router closes under us when its worker dies (or the pool closes): move.
     router.once('workerclose', () => {
       if (!this.#closed) this.#moving = this.#move();
@@ -159,6 +179,8 @@ export class Room extends EventEmitter<RoomEvents> {
     const from = this.#media;
     for (const p of this.#participants.values()) p.dropMedia();
     this.#speakers.removeAllListeners();
+    this.#span.removeAllListeners();
+    this.#span.close(); // the room's routers on other workers go too: everyone is placed again
     // mediasoup closes a dead worker's routers before it reports the death:
     // let the pool hear of it first (it schedules the replacement we may wait for).
     await new Promise((resolve) => setImmediate(resolve));
@@ -171,19 +193,55 @@ export class Room extends EventEmitter<RoomEvents> {
       this.close('workerDied');
       return;
     }
-    this.#moving = undefined;
-    if (this.#closed) return void placed.router.close();
+    if (this.#closed) {
+      this.#moving = undefined;
+      return void placed.router.close();
+    }
     this.#place(placed);
-    const participants = [...this.#participants.values()];
-    for (const p of participants) p.link.notify('roomMoved', { routerRtpCapabilities: placed.router.rtpCapabilities });
-    this.log.info('room moved off a dead worker', {
-      room: this.name,
-      from: from.pid,
-      to: placed.media.pid,
-      participants: participants.length,
-    });
-    this.emit('moved', { from, to: placed.media, participants, at: new Date() });
+    await this.#relocate(from, [...this.#participants.values()], true);
+    this.#moving = undefined;
+  }
+
+  /**
+   * Places participants whose media died with `from` again, tells each
+   * (`roomMoved`) and reports the move, per worker they went to (`primary`:
+   * the room's own router moved, to the first of them).
+   */
+  async #relocate(from: MediaWorker, participants: readonly Participant[], primary: boolean): Promise<void> {
+    const moved = new Map<MediaWorker, Participant[]>(primary ? [[this.#media, []]] : []);
+    for (const p of participants) {
+      if (!primary) p.dropMedia();
+      if (p.closed || this.#closed) continue;
+      try {
+        const { media, router } = await this.#span.place(p, this.#expectedConsumers(p));
+        if (!moved.has(media)) moved.set(media, []);
+        moved.get(media)!.push(p);
+        p.link.notify('roomMoved', { routerRtpCapabilities: router.rtpCapabilities });
+      } catch (err) {
+        this.log.warn('cannot place a participant whose worker died', { room: this.name, participant: p.id, error: err as Error });
+        p.link.notify('roomClosed', { reason: 'workerDied' });
+        p.close('workerDied');
+      }
+    }
+    const at = new Date();
+    for (const [to, group] of moved) {
+      const isPrimary = primary && to === this.#media;
+      this.log.info(isPrimary ? 'room moved off a dead worker' : 'participants moved off a dead worker', {
+        room: this.name,
+        from: from.pid,
+        to: to.pid,
+        participants: group.length,
+      });
+      this.emit('moved', { from, to, participants: group, at, primary: isPrimary });
+    }
     this.#forwarder.update(true);
+  }
+
+  /** Consumers `p` will hold: one per sender it may hear (others who may send), at most a listener's cap. */
+  #expectedConsumers(p: Participant): number {
+    let senders = 0;
+    for (const other of this.#participants.values()) if (other !== p && other.role !== 'listener') senders++;
+    return Math.max(1, Math.min(consumerCap(this.forwardK, this.options.maxConsumersPerListener), senders));
   }
 
   /** The worker the room runs on (another one after a move). */
@@ -195,9 +253,20 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#router;
   }
 
-  /** Resolves once the room is on a live router (at once, unless it is moving). */
+  /** The room's routers on every worker it spans, their participants and pipes. */
+  get span(): RoomSpan {
+    return this.#span;
+  }
+
+  /** The worker `p` sits on. */
+  workerOf(p: Participant): MediaWorker {
+    return this.#span.slotOf(p).media;
+  }
+
+  /** Resolves once the room and its participants are on live routers (at once, unless something is moving). */
   async placed(): Promise<void> {
     await this.#moving;
+    await this.#movingLost;
   }
 
   get closed(): boolean {
@@ -222,19 +291,25 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#forwarder.setK(k);
   }
 
-  join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Participant {
-    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
-    if (this.#removed.has(grant.identity)) {
-      throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
-    }
-    // The same identity again (a second tab, a reconnect): the new session replaces the old.
-    const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
-    previous?.close('replaced');
-    if (this.#participants.size >= this.options.maxParticipants) {
-      throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
-    }
-    clearTimeout(this.#emptyTimer);
+  async join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Promise<Participant> {
+    this.#admit(grant);
     const participant = new Participant(grant.identity, grant.displayName, grant.role, link, requestedAt);
+    // Where its media will live (another worker when this one is at its budget).
+    clearTimeout(this.#emptyTimer);
+    try {
+      await this.#span.place(participant, this.#expectedConsumers(participant));
+      this.#admit(grant); // again: other joins and leaves went on meanwhile
+      // The same identity again (a second tab, a reconnect): the new session replaces the old.
+      const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
+      previous?.close('replaced');
+      if (this.#participants.size >= this.options.maxParticipants) {
+        throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
+      }
+    } catch (err) {
+      this.#span.release(participant);
+      this.#armEmptyTimer();
+      throw err;
+    }
     const displayName = grant.displayName;
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
@@ -246,12 +321,20 @@ export class Room extends EventEmitter<RoomEvents> {
     return participant;
   }
 
+  #admit(grant: Grant): void {
+    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
+    if (this.#removed.has(grant.identity)) {
+      throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
+    }
+  }
+
   /** Reasons a participant leaves without asking: their client is told it is out. */
   static readonly #removedBy: ReadonlySet<LeaveReason> = new Set(['transportFailed', 'replaced', 'removed']);
 
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (Room.#removedBy.has(reason)) participant.link.notify('participantLeft', { participantId: participant.id, reason });
     this.#participants.delete(participant.id);
+    this.#span.release(participant);
     if (participant.failedTransport) {
       // Why a transport failed is in the order of its states (ICE never connected? DTLS timed out?).
       this.log.warn('transport failed', { room: this.name, participant: participant.id, ...participant.failedTransport });
@@ -295,13 +378,15 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
-    await this.#moving;
-    return participant.createTransport(this.#router, this.#media.webRtcServer, direction);
+    await this.placed();
+    const { router, media } = this.#span.slotOf(participant);
+    return participant.createTransport(router, media.webRtcServer, direction);
   }
 
   async produce(participant: Participant, transportId: string, rtpParameters: types.RtpParameters, paused: boolean) {
     const producer = await participant.produce(transportId, rtpParameters, paused);
-    await this.#speakers.addProducer(producer);
+    // The observers live on the primary router: a producer made elsewhere is piped there.
+    await this.#speakers.addProducer(await this.#span.observable(participant, producer));
     if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
     // A new producer is idle until the level observer hears it: the policy must know it now.
     this.#forwarder.update(false);
@@ -434,6 +519,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (reason !== 'empty') p.link.notify('roomClosed', { reason: leave });
       p.close(leave);
     }
+    this.#span.close();
     this.#router.close();
     this.log.info('room closed', { room: this.name, reason });
     this.emit('close', reason);
