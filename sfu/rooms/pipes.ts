@@ -86,6 +86,11 @@ export class ProducerPipes {
     if (byProducer.size === 0) this.#pipes.delete(targetId);
   }
 
+  /** The pipe producer of `producerId` on the router `targetId`, if it is piped there and made. */
+  pipeOf(targetId: string, producerId: string): types.Producer | undefined {
+    return this.#pipes.get(targetId)?.get(producerId)?.producer;
+  }
+
   /** Producer ids piped to the router `targetId` now (for tests and metrics). */
   pipedTo(targetId: string): string[] {
     return [...(this.#pipes.get(targetId)?.keys() ?? [])];

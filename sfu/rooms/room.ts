@@ -23,13 +23,14 @@ import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
-import type { LeaveReason, NotificationData } from '../../protocol/messages.ts';
+import type { LeaveReason, NotificationData, NotificationName } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
 import { consumerCap } from './consumerPolicy.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { RaisedHands } from './hands.ts';
+import { RoomNotices } from './roomNotices.ts';
 import { RoomSpan, type SpanWorkers } from './roomSpan.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
@@ -69,9 +70,6 @@ type RoomEvents = {
   close: [RoomCloseReason];
 };
 
-/** Speaker levels are pushed to clients at most this often, and only when they change. */
-const LEVELS_NOTIFY_MS = 200;
-
 export class Room extends EventEmitter<RoomEvents> {
   readonly id = randomUUID();
   readonly createdAt = new Date();
@@ -79,9 +77,7 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly hands = new RaisedHands();
   readonly #participants = new Map<string, Participant>();
   readonly #forwarder: Forwarder;
-  #lastLevels = '';
-  #lastLevelsAt = 0;
-  #levelsTimer?: NodeJS.Timeout;
+  readonly #notices: RoomNotices;
   #emptyTimer?: NodeJS.Timeout;
   #dominant?: Participant;
   /** Identities removed by a moderator or admin: refused for the rest of the room's life. */
@@ -120,6 +116,10 @@ export class Room extends EventEmitter<RoomEvents> {
       },
       options.forwardK,
     );
+    this.#notices = new RoomNotices(this.#participants, () => this.#speakers.tracker, options.speakingThresholdDbov, {
+      speakers: (data) => this.#broadcast('speakers', data),
+      connectionQuality: (data) => this.#broadcast('connectionQuality', data),
+    });
     this.#place(placed);
     this.#armEmptyTimer();
   }
@@ -209,15 +209,18 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   async #relocate(from: MediaWorker, participants: readonly Participant[], primary: boolean): Promise<void> {
     const moved = new Map<MediaWorker, Participant[]>(primary ? [[this.#media, []]] : []);
+    const span = this.#span;
     for (const p of participants) {
       if (!primary) p.dropMedia();
-      if (p.closed || this.#closed) continue;
+      // Closed, or the primary died meanwhile: that move places everyone.
+      if (p.closed || this.#closed || span !== this.#span) continue;
       try {
-        const { media, router } = await this.#span.place(p, this.#expectedConsumers(p));
+        const { media, router } = await span.place(p, this.#expectedConsumers(p));
         if (!moved.has(media)) moved.set(media, []);
         moved.get(media)!.push(p);
         p.link.notify('roomMoved', { routerRtpCapabilities: router.rtpCapabilities });
       } catch (err) {
+        if (span !== this.#span) continue;
         this.log.warn('cannot place a participant whose worker died', { room: this.name, participant: p.id, error: err as Error });
         p.link.notify('roomClosed', { reason: 'workerDied' });
         p.close('workerDied');
@@ -313,8 +316,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const displayName = grant.displayName;
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
-    this.#lastLevels = ''; // the next level report goes to everyone, the joiner included
-    this.#lastQuality = ''; // and the next connection quality report
+    this.#notices.joined(); // the next level and quality reports go to everyone, the joiner included
     participant.once('close', (reason) => this.#onParticipantClosed(participant, reason));
     this.log.info('participant joined', { room: this.name, participant: participant.id, displayName });
     this.emit('participantJoined', participant);
@@ -353,22 +355,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#emptyTimer = setTimeout(() => this.close('empty'), this.options.emptyRoomCloseDelayMs);
   }
 
-  #broadcast<
-    N extends
-      | 'participantJoined'
-      | 'participantLeft'
-      | 'producerPaused'
-      | 'producerResumed'
-      | 'speakers'
-      | 'dominantSpeaker'
-      | 'chatMessage'
-      | 'raisedHands'
-      | 'connectionQuality',
-  >(
-    name: N,
-    data: NotificationData<N>,
-    except?: Participant,
-  ): void {
+  #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Participant): void {
     for (const p of this.#participants.values()) if (p !== except) p.link.notify(name, data);
   }
 
@@ -473,37 +460,12 @@ export class Room extends EventEmitter<RoomEvents> {
       if (p.producer && this.#speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
     }
     this.#forwarder.update(false);
-    if (this.#levelsTimer) return; // a send is already due
-    const wait = Math.max(0, this.#lastLevelsAt + LEVELS_NOTIFY_MS - Date.now());
-    this.#levelsTimer = setTimeout(() => {
-      this.#levelsTimer = undefined;
-      this.#sendLevels();
-    }, wait);
+    this.#notices.levelsReported();
   }
-
-  /** Tells everyone who is speaking and how loud, if that changed since the last time. */
-  #sendLevels(): void {
-    if (this.#closed) return;
-    const levels = [...this.#participants.values()].flatMap((p) => {
-      const a = p.producer && !p.muted ? this.#speakers.tracker.get(p.producer.id) : undefined;
-      if (!a || !a.speaking) return [];
-      return [{ participantId: p.id, level: levelToUnit(a.level, this.options.speakingThresholdDbov), speaking: true }];
-    });
-    const key = JSON.stringify(levels);
-    if (key === this.#lastLevels) return;
-    this.#lastLevels = key;
-    this.#lastLevelsAt = Date.now();
-    this.#broadcast('speakers', { levels });
-  }
-
-  #lastQuality = '';
 
   /** Everyone's connection quality (from the stats sampler): told to everyone when it changed. */
   publishConnectionQuality(levels: NotificationData<'connectionQuality'>['levels']): void {
-    const key = JSON.stringify(levels);
-    if (this.#closed || key === this.#lastQuality) return;
-    this.#lastQuality = key;
-    this.#broadcast('connectionQuality', { levels });
+    this.#notices.connectionQuality(levels);
   }
 
   /** Closes every participant and the router. Idempotent; emits 'close' once. */
@@ -511,7 +473,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#emptyTimer);
-    clearTimeout(this.#levelsTimer);
+    this.#notices.close();
     this.#forwarder.close();
     const leave: LeaveReason =
       reason === 'workerDied' ? 'workerDied' : reason === 'closedByAdmin' ? 'roomClosed' : 'serverShutdown';
@@ -530,10 +492,4 @@ interface Placement {
   media: MediaWorker;
   router: types.Router;
   speakers: SpeakerMonitor;
-}
-
-/** A speaking level (dBov) as 0..1 above the threshold, in steps of 0.1, for meters. */
-export function levelToUnit(dbov: number, thresholdDbov: number): number {
-  const unit = (dbov - thresholdDbov) / -thresholdDbov;
-  return Math.round(Math.min(1, Math.max(0, unit)) * 10) / 10;
 }
