@@ -14,6 +14,7 @@ import { opusTonePackets } from '../../client/node/opusTone.ts';
 import type { Role } from '../../protocol/messages.ts';
 import type { Participant } from '../../sfu/rooms/participant.ts';
 import type { Room } from '../../sfu/rooms/room.ts';
+import { parseExposition, total } from '../../tools/load/promText.ts';
 import { until } from '../support/wait.ts';
 
 const ROOM = 'spread';
@@ -135,6 +136,20 @@ describe('a room over its per-worker budget', () => {
     expect((await pipedTo(room, primary!.router)).has(producerOf('S2'))).toBe(true);
     // And once each: one pipe producer per (producer, router).
     expect(room.span.pipes.pipedTo(second!.router.id).sort()).toEqual(sorted(await pipedTo(room, second!.router)));
+  });
+
+  it('the per-worker gauges count each participant where its media lives, the room on its primary worker and as spanned on the other', async () => {
+    const [primary, second] = room.span.slots;
+    const samples = parseExposition(await (await fetch(`${chorus.url}/metrics`)).text());
+    const on = (name: string, slot: typeof primary) => total(samples, name, { worker: String(slot!.media.index) });
+    expect([on('chorus_participants', primary), on('chorus_participants', second)]).toEqual([4, 3]);
+    expect([on('chorus_producers', primary), on('chorus_producers', second)]).toEqual([3, 1]);
+    expect([on('chorus_rooms', primary), on('chorus_rooms', second)]).toEqual([1, 0]);
+    expect([on('chorus_spanned_rooms', primary), on('chorus_spanned_rooms', second)]).toEqual([0, 1]);
+    expect(on('chorus_piped_producers', primary)).toBe((await pipedTo(room, primary!.router)).size);
+    expect(on('chorus_piped_producers', second)).toBe((await pipedTo(room, second!.router)).size);
+    const held = (slot: typeof primary) => [...slot!.participants].reduce((n, p) => n + p.consumers.size, 0);
+    expect([on('chorus_consumers', primary), on('chorus_consumers', second)]).toEqual([held(primary), held(second)]);
   });
 
   it('a mute silences a speaker everywhere: the pipe producer pauses with it, and nobody on either worker receives it', async () => {
