@@ -152,11 +152,16 @@ describe('a room over its per-worker budget', () => {
     expect([on('chorus_consumers', primary), on('chorus_consumers', second)]).toEqual([held(primary), held(second)]);
   });
 
-  it('a mute silences a speaker everywhere: the pipe producer pauses with it, and nobody on either worker receives it', async () => {
-    for (const speaker of ['S2', 'S0']) {
+  it("a mute (its own, or a moderator's) silences a speaker everywhere: the pipe producer pauses with it, and nobody on either worker receives it", async () => {
+    const cases = [
+      { speaker: 'S2', mute: () => peer('S2').call.setMuted(true) },
+      { speaker: 'S0', mute: () => peer('S0').call.setMuted(true) },
+      { speaker: 'S2', mute: () => room.forceMute(serverSide('S2'), true) },
+    ];
+    for (const { speaker, mute } of cases) {
       const other = speaker === 'S2' ? 'S0' : 'S2';
       const from = peer(speaker).participantId;
-      await peer(speaker).call.setMuted(true);
+      await mute();
       const producerId = producerOf(speaker);
       // Its pipes on the other router pause with it (S2's to the primary stays for the observers, muted or not).
       const pipes = () => room.span.slots.flatMap((sl) => room.span.pipes.pipeOf(sl.router.id, producerId) ?? []);
