@@ -107,6 +107,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       pool,
       {
         ...config.rooms,
+        maxConsumersPerWorker: config.media.maxConsumersPerWorker,
         speakingThresholdDbov: config.audio.speakingThresholdDbov,
         levelIntervalMs: config.audio.levelIntervalMs,
       },

@@ -31,6 +31,7 @@ export const configSchema = z.strictObject({
       intervalMs: z.number().int().min(0).max(600_000),
       timeoutMs: z.number().int().min(100).max(600_000),
     }),
+    maxConsumersPerWorker: z.number().int().min(1).max(1_000_000),
   }),
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),

@@ -184,7 +184,8 @@ export class SessionRecorder {
               .values({ id, room_id: room.id, from_worker_pid: from, to_worker_pid: to, moved_at: move.at, participants: sessions.length })
               .onConflict((oc) => oc.column('id').doNothing())
               .execute();
-            await tx.updateTable('rooms').set({ worker_pid: to }).where('id', '=', room.id).execute();
+            // Participants moved off a worker the room only spanned: the room stays where it was.
+            if (move.primary) await tx.updateTable('rooms').set({ worker_pid: to }).where('id', '=', room.id).execute();
             if (sessions.length) {
               await tx.updateTable('participant_sessions').set({ worker_pid: to }).where('id', 'in', sessions).execute();
             }
@@ -203,7 +204,7 @@ export class SessionRecorder {
       });
     });
     registry.on('participantJoined', (room, p) => {
-      const workerPid = room.media.pid;
+      const workerPid = room.workerOf(p).pid; // the worker its media lives on, when the room spans several
       this.#enqueue({
         kind: 'join',
         what: `join ${p.id}`,

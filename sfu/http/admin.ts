@@ -38,10 +38,13 @@ function describeRoom(room: Room) {
     name: room.name,
     createdAt: room.createdAt.toISOString(),
     worker: { index: room.media.index, pid: room.media.pid },
+    // Every worker the room is on (the primary first), when it spans several.
+    workers: room.span.slots.map((s) => ({ index: s.media.index, pid: s.media.pid, participants: s.participants.size })),
     forwardK: room.forwardK,
     participants: [...room.participants.values()].map((p) => ({
       ...p.info(),
       identity: p.identity,
+      worker: room.workerOf(p).index,
       joinedAt: p.joinedAt.toISOString(),
       unmuteAllowed: p.unmuteAllowed,
     })),

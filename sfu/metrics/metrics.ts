@@ -20,6 +20,10 @@ export interface MediaState {
     consumers: number;
     /** Consumers forwarding now (selected and resumed). */
     activeConsumers: number;
+    /** Rooms of another worker with a router here too (they span workers). */
+    spannedRooms: number;
+    /** Producers of other routers piped to routers here (pipeToRouter). */
+    pipedProducers: number;
   }[];
   /** Participants per room name (only read when per-room labels are on). */
   roomSizes(): Map<string, number>;
@@ -89,7 +93,9 @@ export class Metrics {
           for (const w of state.workers()) this.set({ worker: String(w.index) }, pick(w));
         },
       });
-    perWorker('chorus_rooms', 'Open rooms (one router each), per worker.', (w) => w.rooms);
+    perWorker('chorus_rooms', 'Open rooms, per worker of their primary router.', (w) => w.rooms);
+    perWorker('chorus_spanned_rooms', 'Rooms of another worker that have a router here too, per worker.', (w) => w.spannedRooms);
+    perWorker('chorus_piped_producers', 'Producers of other routers piped to routers here, per worker.', (w) => w.pipedProducers);
     perWorker('chorus_participants', 'Participants in rooms, per worker.', (w) => w.participants);
     perWorker('chorus_producers', 'Audio producers (one per speaking participant), per worker.', (w) => w.producers);
     perWorker('chorus_consumers', 'Consumers (forwarded or paused), per worker.', (w) => w.consumers);

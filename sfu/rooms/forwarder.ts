@@ -4,7 +4,6 @@
 // recently heard closed), and makes their running state match, by pause/resume
 // (a switch between held consumers costs one worker request, no
 // renegotiation). Owned by its Room; `close()` stops its timer.
-import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import {
@@ -20,7 +19,8 @@ import type { Participant } from './participant.ts';
 
 export interface ForwarderContext {
   readonly name: string;
-  readonly router: types.Router;
+  /** Gives `listener` a (paused) consumer of `owner`'s producer, wherever each of them sits (roomSpan.ts). */
+  consume(listener: Participant, owner: Participant): Promise<void>;
   readonly participants: ReadonlyMap<string, Participant>;
   readonly activity: SpeakerActivityTracker;
   readonly holdMs: number;
@@ -175,7 +175,7 @@ export class Forwarder {
           const owner = this.#ownerOf(producerId);
           if (!owner?.producer || owner.producer.id !== producerId) continue; // left meanwhile
           try {
-            await listener.consume(this.room.router, owner.producer, owner.id);
+            await this.room.consume(listener, owner);
           } catch (err) {
             // The producer or the transport closed meanwhile; nothing to consume.
             this.room.log.debug('consume failed', { room: this.room.name, listener: listener.id, error: err as Error });

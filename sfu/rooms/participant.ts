@@ -202,12 +202,16 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return changed;
   }
 
-  /** Creates a paused consumer of `producer` on the receive transport and tells the client. */
-  async consume(router: types.Router, producer: types.Producer, producerOwner: string): Promise<void> {
+  /**
+   * Creates a paused consumer of `producer` (on `router`, the one of our
+   * receive transport) and tells the client; the consumer, unless there was
+   * nothing to consume.
+   */
+  async consume(router: types.Router, producer: types.Producer, producerOwner: string): Promise<types.Consumer | undefined> {
     const caps = this.#rtpCapabilities;
     const transport = this.#transports.get('recv');
-    if (!caps || !transport || transport.closed || producer.closed) return;
-    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return;
+    if (!caps || !transport || transport.closed || producer.closed) return undefined;
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return undefined;
     const consumer = await transport.consume({
       producerId: producer.id,
       rtpCapabilities: caps,
@@ -223,7 +227,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     });
     if (this.#closed) {
       consumer.close();
-      return;
+      return undefined;
     }
     this.#consumers.set(consumer.id, consumer);
     this.emit('consumer', consumer);
@@ -239,6 +243,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       kind: 'audio',
       rtpParameters: consumer.rtpParameters,
     });
+    return consumer;
   }
 
   /** Closes one of our consumers (forwarding no longer wants it) and tells the client. */
