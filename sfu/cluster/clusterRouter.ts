@@ -41,6 +41,8 @@ export class ClusterRouter implements RoomRouter {
   readonly #held = new Map<string, number>();
   #timer?: NodeJS.Timeout;
   #renewing?: Promise<void>;
+  /** When Redis last became ready (0: never yet). */
+  #readySince = 0;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -67,8 +69,24 @@ export class ClusterRouter implements RoomRouter {
       this.#held.delete(room.name);
       if (this.redis.reachable) this.leases.release(room.name, this.nodeId).catch(() => this.metrics?.clusterRedisError());
     });
+    // Back after an outage (perhaps empty): take our leases back at once.
+    this.redis.client.on('ready', () => {
+      this.#readySince = Date.now();
+      void this.renew();
+    });
     this.#timer = setInterval(() => void this.renew(), this.options.heartbeatMs);
     this.#timer.unref();
+  }
+
+  /**
+   * Right after Redis came back (it may have restarted empty) every owner
+   * needs a heartbeat to write its node key and take its leases back; until
+   * then nobody places or takes over a room, or two nodes could open one.
+   */
+  #settle(): void {
+    if (Date.now() - this.#readySince < 2 * this.options.heartbeatMs) {
+      throw new ChorusError('CLUSTER_UNAVAILABLE', 'the cluster store (Redis) just came back: try again in a moment');
+    }
   }
 
   nodeUrls(): string[] {
@@ -89,6 +107,7 @@ export class ClusterRouter implements RoomRouter {
         if (owner) {
           const node = await this.nodes.node(owner);
           if (node) throw this.#wrongNode(node);
+          this.#settle();
           const target = this.#pick();
           if (await this.leases.takeOver(room, owner, target.id)) {
             this.log.info('took over a room of a dead node', { room, from: owner, to: target.id });
@@ -98,12 +117,14 @@ export class ClusterRouter implements RoomRouter {
           }
           continue;
         }
+        this.#settle();
         const target = this.#pick();
         if (await this.leases.claim(room, target.id)) {
           this.metrics?.clusterPlacement(target.id === this.nodeId ? 'here' : 'elsewhere');
           if (target.id === this.nodeId) return this.#hold(room);
           throw this.#wrongNode(target);
         }
+        this.log.debug('a racing join placed the room first', { room, tried: target.id });
       }
     } catch (err) {
       if (err instanceof ChorusError) throw err;
@@ -116,7 +137,8 @@ export class ClusterRouter implements RoomRouter {
 
   /** The node for a new room (never this one while it drains). */
   #pick(): NodeInfo {
-    const target = pickNode(this.nodes.nodes, this.nodes.draining ? this.nodeId : undefined);
+    const self = this.nodeId;
+    const target = pickNode(this.nodes.nodes, this.nodes.draining ? { exclude: self } : { prefer: self });
     if (!target) throw new ChorusError('SERVER_BUSY', 'no node can take a new room now: try again shortly');
     return target;
   }

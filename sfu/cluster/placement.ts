@@ -26,15 +26,18 @@ const busy = (n: NodeInfo) => n.workerCpu.length > 0 && n.workerCpu.every((c) =>
 /**
  * The node for a new room, among `nodes` (the live ones): never a draining
  * one, nor `exclude`; then not busy before busy, fewest participants, fewest
- * rooms, and the node id to break ties (every node picks the same).
+ * rooms; on a tie `prefer` (the node asking: the joiner needs no redirect),
+ * then the node id. Two nodes asked at once may so pick themselves both:
+ * the room lease (SET NX) decides, and the loser redirects to the winner.
  */
-export function pickNode(nodes: readonly NodeInfo[], exclude?: string): NodeInfo | undefined {
+export function pickNode(nodes: readonly NodeInfo[], { exclude, prefer }: { exclude?: string; prefer?: string } = {}): NodeInfo | undefined {
   const eligible = nodes.filter((n) => !n.draining && n.id !== exclude);
   eligible.sort(
     (a, b) =>
       Number(busy(a)) - Number(busy(b)) ||
       a.participants - b.participants ||
       a.rooms - b.rooms ||
+      Number(b.id === prefer) - Number(a.id === prefer) ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   return eligible[0];
