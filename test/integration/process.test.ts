@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { PGlite } from '@electric-sql/pglite';
-import { devTokenTarget, killChorusProcesses, startChorusProcess } from '../support/chorusProcess.ts';
+import { devTokenTarget, killChorusProcesses, loopbackEnv, startChorusProcess } from '../support/chorusProcess.ts';
 import { NodePeer } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
@@ -26,14 +26,7 @@ describe('the chorus process', () => {
 
   it('starts with the embedded database when DATABASE_URL is not set, serves a call, stops on SIGTERM with every row written, and restarts on the same data', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-embedded-')), 'pgdata');
-    const env = {
-      CHORUS_HTTP_HOST: '127.0.0.1',
-      CHORUS_HTTP_PORT: '0',
-      CHORUS_WORKERS: '1',
-      CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-      CHORUS_RTC_PORT_BASE: '0',
-      CHORUS_EMBEDDED_DB_DIR: dataDir,
-    };
+    const env = { ...loopbackEnv(0), CHORUS_EMBEDDED_DB_DIR: dataDir };
     const run = startChorusProcess(env);
     await until(() => /listening on (http:\S+)/.test(run.output()), 'Chorus to listen', 30_000);
     const url = /listening on (http:\S+)/.exec(run.output())![1]!;

@@ -27,6 +27,18 @@ export function startChorusProcess(env: Record<string, string>): ChorusProcess {
   return { child, output: () => output, exited };
 }
 
+/** A node on loopback with one worker, RTC ports wherever free, HTTP on `port` (0: any). */
+export function loopbackEnv(port: number): Record<string, string> {
+  return {
+    CHORUS_HTTP_HOST: '127.0.0.1',
+    CHORUS_HTTP_PORT: String(port),
+    CHORUS_WORKERS: '1',
+    CHORUS_RTC_LISTEN_IP: '127.0.0.1',
+    CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
+    CHORUS_RTC_PORT_BASE: '0',
+  };
+}
+
 /** Waits for "Chorus is listening on …" and returns that URL. */
 export async function listeningUrl(run: ChorusProcess, ms = 30_000): Promise<string> {
   await until(() => /listening on (http:\S+)/.test(run.output()) || run.child.exitCode !== null, 'Chorus to listen', ms);
