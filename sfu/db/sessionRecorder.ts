@@ -93,6 +93,8 @@ export class SessionRecorder {
     limits: QueueLimits | number,
     readonly log: Logger,
     readonly metrics?: RecorderMetrics,
+    /** Cluster mode: this node's id, written on every room and session row. */
+    readonly nodeId: string | null = null,
   ) {
     // A bare number is the older maxQueuedWrites-only form, with the default byte budget.
     this.limits = typeof limits === 'number' ? { maxQueuedWrites: limits, maxQueueBytes: 8 * 1024 * 1024 } : limits;
@@ -163,7 +165,7 @@ export class SessionRecorder {
         run: (db) =>
           db
             .insertInto('rooms')
-            .values({ id: room.id, name: room.name, worker_pid: workerPid, created_at: room.createdAt })
+            .values({ id: room.id, name: room.name, worker_pid: workerPid, created_at: room.createdAt, node_id: this.nodeId })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),
       });
@@ -220,6 +222,7 @@ export class SessionRecorder {
               display_name: p.displayName,
               worker_pid: workerPid,
               joined_at: p.joinedAt,
+              node_id: this.nodeId,
             })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),

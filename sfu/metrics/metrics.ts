@@ -52,6 +52,14 @@ export interface StreamSample {
   rttSeconds?: number;
 }
 
+/** A cluster node's view of itself (sfu/cluster/cluster.ts), read at scrape time. */
+export interface ClusterMetricsState {
+  nodeId: string;
+  up(): boolean;
+  liveNodes(): number;
+  ownedRooms(): number;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
 
@@ -73,6 +81,9 @@ export class Metrics {
   readonly #dbWrite: client.Histogram<'result'>;
   readonly #dbDropped: client.Counter;
   readonly #statsSample: client.Histogram;
+  readonly #clusterPlacements: client.Counter<'where'>;
+  readonly #clusterRedisErrors: client.Counter;
+  readonly #clusterLeasesLost: client.Counter;
 
   constructor(state: MediaState, { perRoomLabels }: MetricsOptions) {
     const registers = [this.registry];
@@ -225,6 +236,22 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
       registers,
     });
+    this.#clusterPlacements = new client.Counter({
+      name: 'chorus_cluster_placements_total',
+      help: 'Cluster mode: new rooms this node placed (here, elsewhere: on another node) and dead nodes\' rooms it took over (takeover).',
+      labelNames: ['where'],
+      registers,
+    });
+    this.#clusterRedisErrors = new client.Counter({
+      name: 'chorus_cluster_redis_errors_total',
+      help: 'Cluster mode: failed Redis commands and connection errors.',
+      registers,
+    });
+    this.#clusterLeasesLost = new client.Counter({
+      name: 'chorus_cluster_leases_lost_total',
+      help: 'Cluster mode: rooms open here whose lease another node held at renewal (closed here; clients rejoin there).',
+      registers,
+    });
     // Series with no sample yet still appear (dashboards and alerts see zeros, not gaps).
     for (const direction of ['in', 'out'] as const) {
       for (const c of [this.#rtpPackets, this.#rtpBytes, this.#rtpLost, this.#nacks]) c.inc({ worker: '0', direction }, 0);
@@ -234,6 +261,51 @@ export class Metrics {
       this.#wsRefused.inc({ reason }, 0);
     }
     this.#dbDropped.inc(0);
+  }
+
+  /** Cluster mode: node gauges read from `state` at scrape time (registered once, by the composition root). */
+  watchCluster(state: ClusterMetricsState): void {
+    const registers = [this.registry];
+    new client.Gauge({
+      name: 'chorus_cluster_node_up',
+      help: 'Cluster mode: 1 while this node\'s heartbeat is in Redis, else 0.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.set({ node: state.nodeId }, state.up() ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'chorus_cluster_nodes',
+      help: 'Cluster mode: live nodes this node saw in Redis at its last heartbeat (itself included).',
+      registers,
+      collect() {
+        this.set(state.liveNodes());
+      },
+    });
+    new client.Gauge({
+      name: 'chorus_cluster_owned_rooms',
+      help: 'Cluster mode: rooms whose lease this node holds.',
+      registers,
+      collect() {
+        this.set(state.ownedRooms());
+      },
+    });
+    for (const where of ['here', 'elsewhere', 'takeover']) this.#clusterPlacements.inc({ where }, 0);
+    this.#clusterRedisErrors.inc(0);
+    this.#clusterLeasesLost.inc(0);
+  }
+
+  clusterPlacement(where: 'here' | 'elsewhere' | 'takeover'): void {
+    this.#clusterPlacements.inc({ where });
+  }
+
+  clusterRedisError(): void {
+    this.#clusterRedisErrors.inc();
+  }
+
+  clusterLeaseLost(): void {
+    this.#clusterLeasesLost.inc();
   }
 
   recordStream(s: StreamSample): void {
