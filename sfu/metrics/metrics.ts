@@ -5,7 +5,7 @@
 // _ratio), counters end in _total. Labels are bounded: worker (index) and
 // direction (in = from clients, out = to clients), error codes, never a
 // participant; a room label only on chorus_room_participants, and only when
-// metrics.perRoomLabels is on.
+// metrics.perRoomLabels is on; in cluster mode every series has node (its id).
 import client from 'prom-client';
 
 export type Direction = 'in' | 'out';
@@ -263,9 +263,14 @@ export class Metrics {
     this.#dbDropped.inc(0);
   }
 
-  /** Cluster mode: node gauges read from `state` at scrape time (registered once, by the composition root). */
+  /**
+   * Cluster mode: node gauges read from `state` at scrape time (registered once, by the composition root),
+   * and a `node` label (the node id, as in Redis and the session rows) on every series: Prometheus's own
+   * `instance` is the scrape address, which says nothing of the node (a pod's IP changes with every restart).
+   */
   watchCluster(state: ClusterMetricsState): void {
     const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: state.nodeId });
     new client.Gauge({
       name: 'chorus_cluster_node_up',
       help: 'Cluster mode: 1 while this node\'s heartbeat is in Redis, else 0.',
@@ -292,6 +297,7 @@ export class Metrics {
       },
     });
     for (const where of ['here', 'elsewhere', 'takeover']) this.#clusterPlacements.inc({ where }, 0);
+    for (const code of ['WRONG_NODE', 'CLUSTER_UNAVAILABLE']) this.#wsErrors.inc({ code }, 0);
     this.#clusterRedisErrors.inc(0);
     this.#clusterLeasesLost.inc(0);
   }

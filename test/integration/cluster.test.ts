@@ -17,8 +17,8 @@ import { TokenService } from '../../sfu/auth/tokens.ts';
 import { RoomLeases } from '../../sfu/cluster/roomLeases.ts';
 import { nodeKey } from '../../sfu/cluster/nodeRegistry.ts';
 import type { NodeInfo } from '../../sfu/cluster/placement.ts';
-import { type ChorusProcess, killChorusProcesses, listeningUrl, loopbackEnv, startChorusProcess } from '../support/chorusProcess.ts';
-import { freePort } from '../support/freePort.ts';
+import { killChorusProcesses } from '../support/chorusProcess.ts';
+import { type ClusterNode, adminRoom as adminRoomOf, clusterFormed, clusterToken, joinError as joinErrorOf, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -28,12 +28,7 @@ const SECRET = 'cluster-test-auth-secret-0123456789-abcdef';
 const ADMIN = 'cluster-test-admin-secret-0123';
 const tokens = new TokenService(SECRET);
 
-interface Node {
-  id: string;
-  run: ChorusProcess;
-  url: string;
-  wsUrl: string;
-}
+type Node = ClusterNode;
 
 let redis: TestRedis;
 let database: { url: string; drop(): Promise<void> };
@@ -43,37 +38,14 @@ const nodes: Node[] = [];
 const peers: NodePeer[] = [];
 
 async function startNode(id: string): Promise<Node> {
-  const port = await freePort();
-  const run = startChorusProcess({
-    ...loopbackEnv(port),
-    CHORUS_CONFIG: configFile,
-    DATABASE_URL: database.url,
-    CHORUS_REDIS_URL: redis.url,
-    CHORUS_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    CHORUS_NODE_ID: id,
-    CHORUS_AUTH_SECRET: SECRET,
-    CHORUS_ADMIN_SECRET: ADMIN,
-    CHORUS_RESUME_GRACE_MS: '3000',
-    CHORUS_LOG_LEVEL: 'debug',
+  const node = await startClusterNode(id, {
+    redisUrl: redis.url,
+    databaseUrl: database.url,
+    secret: SECRET,
+    env: { CHORUS_CONFIG: configFile, CHORUS_ADMIN_SECRET: ADMIN, CHORUS_RESUME_GRACE_MS: '3000', CHORUS_LOG_LEVEL: 'debug' },
   });
-  const url = await listeningUrl(run);
-  const node = { id, run, url, wsUrl: `${url.replace('http', 'ws')}/ws` };
   nodes.push(node);
   return node;
-}
-
-/** A gauge's value from a node's /metrics. */
-async function gauge(node: Node, name: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
-
-/** Both nodes see each other in Redis and accept new rooms. */
-async function clusterFormed(...ns: Node[]): Promise<void> {
-  for (const n of ns) await until(async () => (await gauge(n, 'chorus_cluster_nodes')) === ns.length, `${n.id} to see ${ns.length} nodes`, 20_000);
-  // A node that just reached Redis waits two heartbeats before it places rooms (see ClusterRouter): until then CLUSTER_UNAVAILABLE.
-  for (const n of ns) await until(async () => (await joinError(n, `probe-${n.id}`)) !== 'CLUSTER_UNAVAILABLE', `${n.id} to take new rooms`, 20_000);
 }
 
 const target = (node: Node): JoinTarget => ({
@@ -99,7 +71,7 @@ async function callThroughBoth(room: string): Promise<[NodePeer, NodePeer]> {
 const hearEachOther = (x: NodePeer, y: NodePeer, what = 'audio both ways') =>
   until(() => x.packetsFrom(y.participantId) > 20 && y.packetsFrom(x.participantId) > 20, what, 20_000);
 
-const token = (room: string, name = 'x') => tokens.sign({ identity: randomUUID(), room, displayName: name, role: 'speaker' }, 3600);
+const token = (room: string, name = 'x') => clusterToken(SECRET, room, name);
 
 /** A protocol-level join that follows WRONG_NODE once, as the client core does; says where it ended. */
 async function joinFollowing(wsUrl: string, room: string): Promise<{ client: ProtocolClient; at: string }> {
@@ -118,23 +90,9 @@ async function joinFollowing(wsUrl: string, room: string): Promise<{ client: Pro
   }
 }
 
-/** The error code of a join through `node` (undefined: it joined). */
-async function joinError(node: Node, room: string): Promise<string | undefined> {
-  const c = await ProtocolClient.connect(node.wsUrl);
-  try {
-    await c.call('join', { protocolVersion: PROTOCOL_VERSION, room, token: await token(room) });
-    return undefined;
-  } catch (err) {
-    return (err as SignalingError).code;
-  } finally {
-    await c.close();
-  }
-}
+const joinError = async (node: Node, room: string) => joinErrorOf(node, room, await token(room));
 
-async function adminRoom(node: Node, room: string): Promise<{ participants: unknown[] } | undefined> {
-  const res = await fetch(`${node.url}/admin/rooms/${room}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return res.status === 200 ? ((await res.json()) as { participants: unknown[] }) : undefined;
-}
+const adminRoom = (node: Node, room: string) => adminRoomOf(node, room, ADMIN);
 
 /**
  * Both nodes hold no room and each has read the other's heartbeat saying so:
@@ -165,7 +123,7 @@ beforeAll(async () => {
     'cluster:\n  heartbeatMs: 200\n  nodeTtlMs: 1200\n  leaseMs: 2500\nrooms:\n  emptyRoomCloseDelayMs: 1000\nsignaling:\n  maxSocketsPerAddress: 200\n  requestBurst: 1000\n',
   );
   await Promise.all([startNode('node-a'), startNode('node-b')]);
-  await clusterFormed(nodes[0]!, nodes[1]!);
+  await clusterFormed(nodes, SECRET);
 }, 90_000);
 
 afterAll(async () => {
