@@ -85,9 +85,7 @@ export class Octo implements RoomSpanning {
   start(): void {
     this.rooms.on('roomOpened', (room) => {
       const owner = this.#pending.get(room.name);
-      if (owner === undefined) return;
-      this.#pending.delete(room.name);
-      this.#openSatellite(room, owner);
+      if (owner !== undefined) this.#openSatellite(room, owner);
     });
     this.rooms.on('roomClosed', (room) => this.#ownerClosed(room));
     const l = this.link;
@@ -165,13 +163,14 @@ export class Octo implements RoomSpanning {
       this.redis.client.srem(spanKey(room.name), this.nodes.id).catch(() => {});
     });
     let sat: Satellite | undefined;
+    // Pending (so a satellite, not renewing a lease) until it is attached or has failed.
     opening.then(
       (s) => {
         sat = s;
         if (!s.closed) this.#satellites.set(room.name, s);
       },
       () => {},
-    );
+    ).finally(() => this.#pending.delete(room.name));
   }
 
   #satellite(name: string, owner: string): Satellite {
