@@ -158,19 +158,19 @@ export class Octo implements RoomSpanning {
   }
 
   #openSatellite(room: Room, owner: string): void {
-    const opening = Satellite.open(room, owner, this.options.pipe, this.link, this.log, () => {
-      if (this.#satellites.get(room.name) === sat) this.#satellites.delete(room.name);
-      this.redis.client.srem(spanKey(room.name), this.nodes.id).catch(() => {});
-    });
     let sat: Satellite | undefined;
-    // Pending (so a satellite, not renewing a lease) until it is attached or has failed.
-    opening.then(
-      (s) => {
+    const opening = Satellite.open(room, owner, this.options.pipe, this.link, this.log, {
+      onMade: (s) => {
         sat = s;
-        if (!s.closed) this.#satellites.set(room.name, s);
+        this.#satellites.set(room.name, s);
       },
-      () => {},
-    ).finally(() => this.#pending.delete(room.name));
+      onClosed: () => {
+        if (this.#satellites.get(room.name) === sat) this.#satellites.delete(room.name);
+        this.redis.client.srem(spanKey(room.name), this.nodes.id).catch(() => {});
+      },
+    });
+    // Pending (a satellite: no lease of ours) from the redirect until it is made.
+    opening.catch(() => {}).finally(() => this.#pending.delete(room.name));
   }
 
   #satellite(name: string, owner: string): Satellite {

@@ -44,10 +44,15 @@ export class Satellite {
     readonly onClosed: () => void,
   ) {}
 
-  /** Attaches `room` (open here) to its owner's room; closes the room here if that fails. */
-  static async open(room: Room, owner: string, listen: PipeListen, link: NodeLink, log: Logger, onClosed: () => void): Promise<Satellite> {
+  /**
+   * Attaches `room` (open here) to its owner's room; closes the room here if
+   * that fails. `onMade` hears of the satellite before it asks the owner: the
+   * owner's first voices may arrive before its answer.
+   */
+  static async open(room: Room, owner: string, listen: PipeListen, link: NodeLink, log: Logger, hooks: { onMade: (s: Satellite) => void; onClosed: () => void }): Promise<Satellite> {
     const transport = await openPipe(room.router, listen);
-    const sat = new Satellite(room, owner, transport, link, log, onClosed);
+    const sat = new Satellite(room, owner, transport, link, log, hooks.onClosed);
+    hooks.onMade(sat);
     // From now on: the room closing here detaches, people producing here cross.
     room.once('close', sat.#onClose);
     room.on('producer', sat.#onProducer);
