@@ -13,11 +13,11 @@
 // mirrors go with it.
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
-import { Participant } from '../rooms/participant.ts';
+import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { NodeLink } from './nodeLink.ts';
-import { type PipeListen, addressOf, openPipe, pipeAddress, pipeProducer } from './pipeLink.ts';
-import { silentLink } from './spanOwner.ts';
+import { type PipeListen, addressOf, openPipe, pipeAddress } from './pipeLink.ts';
+import { mirrorOn } from './spanOwner.ts';
 
 export interface VoiceFromOwner {
   consumerId: string;
@@ -99,11 +99,8 @@ export class Satellite {
   /** The owner sends us one of its voices: its producer here and its mirror in the room. */
   async produce(v: VoiceFromOwner): Promise<void> {
     if (this.#closed) throw new Error('this satellite is closed');
-    const producer = await pipeProducer(this.transport, v.producerId, v.rtpParameters);
-    const mirror = new Participant(v.identity, v.displayName, 'speaker', silentLink, { id: v.participantId, remote: { kind: 'mirror', node: this.owner } });
-    mirror.attachProducer(producer);
+    const mirror = await mirrorOn(this.transport, this.owner, v);
     mirror.once('close', () => {
-      producer.close();
       if (this.#mirrors.get(v.consumerId) === mirror) this.#mirrors.delete(v.consumerId);
     });
     this.#mirrors.set(v.consumerId, mirror);

@@ -23,6 +23,19 @@ import { type PipeAddress, type PipeListen, addressOf, openPipe, pipeProducer } 
 /** A mirror hears nothing from the room (its person's own node tells them). */
 export const silentLink: PeerLink = { notify() {} };
 
+/** Someone on `node` whose producer arrives on `transport`: that producer here, in a mirror of them that closes it. */
+export async function mirrorOn(
+  transport: types.PipeTransport,
+  node: string,
+  who: { participantId: string; identity: string; displayName: string; producerId: string; rtpParameters: types.RtpParameters },
+): Promise<Participant> {
+  const producer = await pipeProducer(transport, who.producerId, who.rtpParameters);
+  const mirror = new Participant(who.identity, who.displayName, 'speaker', silentLink, { id: who.participantId, remote: { kind: 'mirror', node } });
+  mirror.attachProducer(producer);
+  mirror.once('close', () => producer.close());
+  return mirror;
+}
+
 export interface SpeakerOnSatellite {
   participantId: string;
   identity: string;
@@ -95,11 +108,8 @@ export class SatelliteAttachment {
   /** A speaker on the satellite: their producer here, and their mirror in the room. */
   async addSpeaker(s: SpeakerOnSatellite): Promise<void> {
     this.#mirrors.get(s.participantId)?.close('left');
-    const producer = await pipeProducer(this.transport, s.producerId, s.rtpParameters);
-    const mirror = new Participant(s.identity, s.displayName, 'speaker', silentLink, { id: s.participantId, remote: { kind: 'mirror', node: this.node } });
-    mirror.attachProducer(producer);
+    const mirror = await mirrorOn(this.transport, this.node, s);
     mirror.once('close', () => {
-      producer.close();
       if (this.#mirrors.get(s.participantId) === mirror) this.#mirrors.delete(s.participantId);
     });
     this.#mirrors.set(s.participantId, mirror);
