@@ -147,7 +147,14 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     // Cluster mode: this node in Redis (heartbeat, room leases, placement).
     let cluster: Cluster | undefined;
     if (clustered) {
-      cluster = startCluster(config.cluster, { nodeId, pool, rooms, metrics, log: log.child('cluster') });
+      cluster = startCluster(config.cluster, {
+        nodeId,
+        pool,
+        rooms,
+        metrics,
+        pipe: { ip: config.cluster.pipeListenIp || config.media.listenIp, announcedAddress: config.cluster.pipeAnnouncedAddress || announcedAddress },
+        log: log.child('cluster'),
+      });
       closers.push(() => cluster!.close());
       metrics.watchCluster(cluster);
     }

@@ -9,6 +9,9 @@ import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { SIGNALING_PATH } from '../../protocol/messages.ts';
 import { ClusterRouter, type ClusterRouterMetrics } from './clusterRouter.ts';
 import { nodeLoad } from './load.ts';
+import { NodeLink } from './nodeLink.ts';
+import { Octo } from './octo.ts';
+import type { PipeListen } from './pipeLink.ts';
 import { NodeRegistry } from './nodeRegistry.ts';
 import { openRedis } from './redis.ts';
 import { RoomLeases } from './roomLeases.ts';
@@ -26,6 +29,8 @@ export interface ClusterState {
 
 export interface Cluster extends ClusterState {
   router: ClusterRouter;
+  /** Rooms across nodes: satellites here and of rooms here. */
+  octo: Octo;
   /** Redis answers now (for /readyz). */
   redisReachable(): boolean;
   /** Origins of every node's pages (cluster.publicUrl): their sockets are allowed on this node. */
@@ -47,10 +52,12 @@ export interface ClusterDeps {
   pool: WorkerPool;
   rooms: RoomRegistry;
   metrics: ClusterRouterMetrics;
+  /** Where PipeTransports to other nodes listen (rooms across nodes). */
+  pipe: PipeListen;
   log: Logger;
 }
 
-export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, metrics, log }: ClusterDeps): Cluster {
+export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, metrics, pipe, log }: ClusterDeps): Cluster {
   const onError = () => metrics.clusterRedisError();
   const redis = openRedis(config.redisUrl, log, onError);
   const nodes = new NodeRegistry(
@@ -61,6 +68,10 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
     onError,
   );
   const router = new ClusterRouter(redis, new RoomLeases(redis.client, config.leaseMs), nodes, rooms, config, log, metrics);
+  const link = new NodeLink(redis, nodeId, log.child('link'));
+  const octo = new Octo(redis, link, nodes, rooms, { maxParticipantsPerNodePerRoom: config.maxParticipantsPerNodePerRoom, leaseMs: config.leaseMs, pipe }, log.child('octo'));
+  router.span = octo;
+  octo.start();
   // The first heartbeat goes out as soon as Redis is ready, not a heartbeat later.
   redis.client.on('ready', () => void nodes.beat());
   nodes.start();
@@ -69,6 +80,7 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
   return {
     nodeId,
     router,
+    octo,
     up: () => nodes.up,
     liveNodes: () => nodes.nodes.length,
     ownedRooms: () => router.ownedRooms,
@@ -77,6 +89,8 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
     nodeUrls: () => router.nodeUrls(),
     drain: () => nodes.setDraining(),
     async close() {
+      octo.close();
+      await link.close();
       await router.close();
       await nodes.close();
       await redis.close();

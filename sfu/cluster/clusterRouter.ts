@@ -12,6 +12,9 @@
 // Every heartbeat the leases of the rooms open here are renewed; a room whose
 // lease another node holds now (we were cut off from Redis, and it took over)
 // is closed here (serverShutdown): its clients rejoin, and are sent to the owner.
+// Rooms across nodes (octo.ts, when `span` is set): a room open here at its
+// per-node cap sends the joiner to a satellite node; a node the owner sent
+// joiners to serves the room as a satellite (no lease of its own).
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
@@ -19,6 +22,7 @@ import type { WrongNodeData } from '../../protocol/messages.ts';
 import type { NodeRegistry } from './nodeRegistry.ts';
 import { type NodeInfo, pickNode } from './placement.ts';
 import type { ClusterRedis } from './redis.ts';
+import type { RoomSpanning } from './octo.ts';
 import type { RoomLeases } from './roomLeases.ts';
 import type { RoomRouter } from './roomRouter.ts';
 
@@ -43,6 +47,8 @@ export class ClusterRouter implements RoomRouter {
   #renewing?: Promise<void>;
   /** When Redis last became ready (0: never yet). */
   #readySince = 0;
+  /** Rooms across nodes (cluster.maxParticipantsPerNodePerRoom), set by startCluster. */
+  span?: RoomSpanning;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -94,7 +100,7 @@ export class ClusterRouter implements RoomRouter {
   }
 
   async route(room: string): Promise<void> {
-    if (this.rooms.rooms.has(room)) return;
+    if (this.rooms.rooms.has(room)) return this.#overflow(room);
     if (!this.redis.reachable) throw unavailable();
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -106,6 +112,7 @@ export class ClusterRouter implements RoomRouter {
         }
         if (owner) {
           const node = await this.nodes.node(owner);
+          if (node && (await this.span?.joinAsSatellite(room, owner))) return;
           if (node) throw this.#wrongNode(node);
           this.#settle();
           const target = this.#pick();
@@ -133,6 +140,19 @@ export class ClusterRouter implements RoomRouter {
       throw unavailable();
     }
     throw new ChorusError('SERVER_BUSY', 'the room changed hands too often: try again');
+  }
+
+  /** A room open here: served here, unless it is at its per-node cap and a satellite node can take the joiner. */
+  async #overflow(room: string): Promise<void> {
+    if (!this.span || !this.redis.reachable) return;
+    let target: NodeInfo | undefined;
+    try {
+      target = await this.span.overflow(room);
+    } catch (err) {
+      this.metrics?.clusterRedisError();
+      this.log.debug('cannot send a joiner to a satellite: served here', { room, error: (err as Error).message });
+    }
+    if (target) throw this.#wrongNode(target);
   }
 
   /** The node for a new room (never this one while it drains). */
@@ -164,7 +184,8 @@ export class ClusterRouter implements RoomRouter {
     for (const [name, at] of this.#held) {
       if (!this.rooms.rooms.has(name) && now - at > this.options.leaseMs) this.#held.delete(name);
     }
-    const names = [...new Set([...this.#held.keys(), ...this.rooms.rooms.keys()])];
+    // A satellite's room is the owner's lease, not ours.
+    const names = [...new Set([...this.#held.keys(), ...this.rooms.rooms.keys()])].filter((n) => !this.span?.isSatellite(n));
     if (names.length === 0 || !this.redis.reachable) return;
     let results;
     try {

@@ -111,6 +111,10 @@ export const configSchema = z.strictObject({
     heartbeatMs: z.number().int().min(100).max(60_000),
     nodeTtlMs: z.number().int().min(300).max(600_000),
     leaseMs: z.number().int().min(500).max(600_000),
+    // Rooms across nodes (sfu/cluster/octo.ts).
+    maxParticipantsPerNodePerRoom: z.number().int().min(0).max(100_000),
+    pipeListenIp: z.union([z.literal(''), z.ipv4(), z.ipv6()]),
+    pipeAnnouncedAddress: z.string(),
   }),
   log: z.strictObject({ level: logLevel }),
   /** SIGTERM (or an uncaught exception): drain, flush, exit; exit anyway after this long. */

@@ -48,6 +48,16 @@ function describeRoom(room: Room) {
       joinedAt: p.joinedAt.toISOString(),
       unmuteAllowed: p.unmuteAllowed,
     })),
+    // A room spanning nodes: mirrors of people on other nodes, and (on the owner)
+    // each satellite node's stand-in with the voices piped to it and whether each runs.
+    remote: [...room.remote.values()].map((p) => ({
+      id: p.id,
+      kind: p.remote!.kind,
+      node: p.remote!.node,
+      ...(p.remote!.kind === 'node'
+        ? { piped: [...p.consumers.values()].map((c) => ({ participantId: String(c.appData.participantId), running: !c.paused })) }
+        : {}),
+    })),
   };
 }
 

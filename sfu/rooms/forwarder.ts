@@ -134,7 +134,9 @@ export class Forwarder {
     return queueOf(this.#applyQueues, listener).push(async () => {
       this.#applyPending.delete(listener);
       if (listener.closed || this.#closed) return;
-      const forwarded = selectForListener(this.#state, this.#producers(), listener.producer?.id, this.#k);
+      const from = this.#fromElsewhere(listener);
+      const state = { ranking: this.#state.ranking.filter(from), idle: this.#state.idle.filter(from) };
+      const forwarded = selectForListener(state, this.#producers().filter((p) => from(p.producerId)), listener.producer?.id, this.#k);
       const consumers = [...listener.consumers.values()];
       const plan = planConsumers(
         consumers.map((c) => ({
@@ -167,7 +169,7 @@ export class Forwarder {
       .push(async () => {
         this.#syncPending.delete(listener);
         if (listener.closed || !listener.rtpCapabilities || this.#closed) return;
-        const wanted = consumersFor(this.#order, listener.producer?.id, this.#cap);
+        const wanted = consumersFor(this.#order.filter(this.#fromElsewhere(listener)), listener.producer?.id, this.#cap);
         const held = [...listener.consumers.values()].map((c) => ({ consumerId: c.id, producerId: c.producerId }));
         const plan = planConsumerSet(held, wanted);
         for (const id of plan.close) listener.closeConsumer(id);
@@ -185,6 +187,16 @@ export class Forwarder {
       .then(() => this.apply(listener));
     this.#syncPending.set(listener, sync);
     return sync;
+  }
+
+  /**
+   * Whether `listener` may receive a producer: a node's stand-in (a room
+   * spanning nodes) never gets back the voices that come from that node.
+   */
+  #fromElsewhere(listener: Participant): (producerId: string) => boolean {
+    const node = listener.remote?.kind === 'node' ? listener.remote.node : undefined;
+    if (node === undefined) return () => true;
+    return (producerId) => this.#ownerOf(producerId)?.remote?.node !== node;
   }
 
   #ownerOf(producerId: string): Participant | undefined {

@@ -17,6 +17,12 @@
 // worker can take the room does it close ('workerDied'; the clients rejoin).
 // When a worker the room only spans dies, its participants there move the
 // same way and nobody else notices.
+//
+// A room spanning nodes (sfu/cluster/octo.ts) adds *remote* participants
+// (participant.ts): mirrors of people on another node, whose producers are
+// piped here, and, on the owner, one stand-in listener per satellite node.
+// They take part in forwarding only: not in the roster, the broadcasts, the
+// counts or the events (the session records are their own node's).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -66,6 +72,8 @@ export interface RoomOptions {
 type RoomEvents = {
   participantJoined: [Participant];
   participantLeft: [Participant, LeaveReason];
+  /** A participant here produces: its producer as the primary router has it (a room spanning nodes pipes it on). */
+  producer: [Participant, types.Producer];
   moved: [RoomMove];
   close: [RoomCloseReason];
 };
@@ -76,6 +84,10 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly hands = new RaisedHands();
   readonly #participants = new Map<string, Participant>();
+  /** Mirrors and node stand-ins (a room spanning nodes), by id. */
+  readonly #remote = new Map<string, Participant>();
+  /** Holds that keep the room open while empty here (satellites of it on other nodes). */
+  #holds = 0;
   readonly #forwarder: Forwarder;
   readonly #notices: RoomNotices;
   #emptyTimer?: NodeJS.Timeout;
@@ -109,7 +121,10 @@ export class Room extends EventEmitter<RoomEvents> {
         get activity() {
           return room.#speakers.tracker;
         },
-        participants: this.#participants,
+        // Everyone forwarding knows of: the people here, and the remote ones.
+        get participants() {
+          return room.#remote.size === 0 ? room.#participants : new Map([...room.#participants, ...room.#remote]);
+        },
         holdMs: options.speakerHoldMs,
         maxConsumersPerListener: options.maxConsumersPerListener,
         log,
@@ -296,7 +311,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Promise<Participant> {
     this.#admit(grant);
-    const participant = new Participant(grant.identity, grant.displayName, grant.role, link, requestedAt);
+    const participant = new Participant(grant.identity, grant.displayName, grant.role, link, { requestedAt });
     // Where its media will live (another worker when this one is at its budget).
     clearTimeout(this.#emptyTimer);
     try {
@@ -350,7 +365,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #armEmptyTimer(): void {
-    if (this.#closed || this.#participants.size > 0) return;
+    if (this.#closed || this.#participants.size > 0 || this.#holds > 0) return;
     clearTimeout(this.#emptyTimer);
     this.#emptyTimer = setTimeout(() => this.close('empty'), this.options.emptyRoomCloseDelayMs);
   }
@@ -373,7 +388,9 @@ export class Room extends EventEmitter<RoomEvents> {
   async produce(participant: Participant, transportId: string, rtpParameters: types.RtpParameters, paused: boolean) {
     const producer = await participant.produce(transportId, rtpParameters, paused);
     // The observers live on the primary router: a producer made elsewhere is piped there.
-    await this.#speakers.addProducer(await this.#span.observable(participant, producer));
+    const observable = await this.#span.observable(participant, producer);
+    await this.#speakers.addProducer(observable);
+    this.emit('producer', participant, observable);
     if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
     // A new producer is idle until the level observer hears it: the policy must know it now.
     this.#forwarder.update(false);
@@ -395,6 +412,40 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
       this.#forwarder.update(true);
     }
+  }
+
+  /** Remote participants (mirrors, node stand-ins) by id. */
+  get remote(): ReadonlyMap<string, Participant> {
+    return this.#remote;
+  }
+
+  /**
+   * Adds a mirror (with its piped producer, on the primary router) or a node
+   * stand-in (its consumers follow the forwarding policy like anyone's); it
+   * leaves when closed.
+   */
+  async addRemote(p: Participant): Promise<void> {
+    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing`);
+    this.#remote.set(p.id, p);
+    p.once('close', () => {
+      if (this.#remote.get(p.id) === p) this.#remote.delete(p.id);
+      this.#forwarder.update(true);
+    });
+    if (p.producer) await this.#speakers.addProducer(p.producer);
+    this.#forwarder.update(true);
+  }
+
+  /** Keeps the room open while nobody is here (a satellite of it has people); release() once. */
+  hold(): () => void {
+    this.#holds++;
+    clearTimeout(this.#emptyTimer);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#armEmptyTimer();
+    };
   }
 
   /** Posts `text` from `from` to everyone (rate-limited per participant). */
@@ -481,6 +532,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (reason !== 'empty') p.link.notify('roomClosed', { reason: leave });
       p.close(leave);
     }
+    for (const p of [...this.#remote.values()]) p.close(leave);
     this.#span.close();
     this.#router.close();
     this.log.info('room closed', { room: this.name, reason });
