@@ -18,9 +18,11 @@ import {
   type NotificationData,
   PROTOCOL_VERSION,
   type ResponseData,
+  wrongNodeData,
 } from '../protocol/messages.ts';
 import { Emitter } from './emitter.ts';
 import { IceRecovery, type IceRecoveryOptions } from './iceRecovery.ts';
+import { NodeChoice } from './nodeChoice.ts';
 import { SignalingClient, SignalingError, type SocketFactory } from './signaling.ts';
 
 export type Device = types.Device;
@@ -35,7 +37,7 @@ export const JOIN_STEPS = ['joined', 'produced', 'consumeAsked', 'consumerReady'
 export type JoinStep = (typeof JOIN_STEPS)[number];
 
 export interface CallOptions {
-  /** The signaling endpoint, e.g. wss://chorus.example/ws. */
+  /** The signaling endpoint, e.g. wss://chorus.example/ws (in a cluster: any node's; the call follows WRONG_NODE). */
   url: string;
   createSocket: SocketFactory;
   /** A Device loaded with the room's router capabilities (a new one per call in a browser; Node peers may share one). */
@@ -119,11 +121,19 @@ export class Call extends Emitter<CallEvents> {
   #moves = 0;
   /** How many reconnect attempts the current drop has taken (0: connected). */
   reconnectAttempts = 0;
+  /** The node we talk to (cluster mode: where the room lives). */
+  readonly #node: NodeChoice;
 
   /** A call not yet joined: add listeners, then join(). */
   constructor(readonly options: CallOptions) {
     super();
     this.#track = options.track;
+    this.#node = new NodeChoice(options.url);
+  }
+
+  /** The signaling URL of the node the call is on (or tries next). */
+  get nodeUrl(): string {
+    return this.#node.current;
   }
 
   /** Connects, joins and sets up media: `new Call(options)` then `join()`. */
@@ -144,9 +154,19 @@ export class Call extends Emitter<CallEvents> {
     }
   }
 
-  /** A new signaling connection, then the join sequence on it (the first join, or a rejoin). */
-  async #connect(token: string): Promise<void> {
-    const signaling = await SignalingClient.connect(this.options.url, this.options.createSocket);
+  /**
+   * A new signaling connection, then the join sequence on it (the first join,
+   * or a rejoin). A node that sends us to the room's node (WRONG_NODE) is
+   * followed once; a node that does not answer makes the next try go to another.
+   */
+  async #connect(token: string, followed = false): Promise<void> {
+    let signaling: SignalingClient;
+    try {
+      signaling = await SignalingClient.connect(this.#node.current, this.options.createSocket);
+    } catch (err) {
+      if (err instanceof SignalingError && err.code === 'UNREACHABLE') this.#node.unreachable();
+      throw err;
+    }
     this.#signaling = signaling;
     this.#token = token;
     this.connectedAt = Date.now();
@@ -175,7 +195,15 @@ export class Call extends Emitter<CallEvents> {
       else if (signaling.isAway) void this.#resume();
       else this.#end('disconnected');
     });
-    await this.#join(token);
+    try {
+      await this.#join(token);
+    } catch (err) {
+      const redirect = err instanceof SignalingError && err.code === 'WRONG_NODE' ? wrongNodeData.safeParse(err.data) : undefined;
+      if (followed || !redirect?.success) throw err;
+      void signaling.close();
+      this.#node.follow(redirect.data.url);
+      await this.#connect(token, true);
+    }
   }
 
   /** The signaling connection (once join() has connected). */
@@ -211,6 +239,7 @@ export class Call extends Emitter<CallEvents> {
     const { room } = this.options;
     const joined = await this.signaling.call('join', { protocolVersion: PROTOCOL_VERSION, room, token });
     this.#joined = joined;
+    this.#node.learn(joined.cluster?.nodes);
     this.#resumeGrant = joined.resume;
     // From now on a dropped socket is resumed: requests wait for the new one.
     this.signaling.holdOnDrop = joined.resume.graceMs > 0;
@@ -410,7 +439,7 @@ export class Call extends Emitter<CallEvents> {
       this.reconnectAttempts = attempt;
       this.emit('reconnecting', attempt);
       try {
-        await signaling.reconnect(this.options.url, this.options.createSocket, async (call) => {
+        await signaling.reconnect(this.#node.current, this.options.createSocket, async (call) => {
           const resumed = await call('resume', {
             protocolVersion: PROTOCOL_VERSION,
             participantId: this.participantId,
@@ -428,6 +457,9 @@ export class Call extends Emitter<CallEvents> {
       } catch (err) {
         const refused = err instanceof SignalingError && !['UNREACHABLE', 'CONNECTION_CLOSED'].includes(err.code);
         if (refused) return this.#end('disconnected', err);
+        // Our node has not answered for a while (it died?): ask another; it
+        // cannot resume us (RESUME_FAILED), and we rejoin through it.
+        if (err instanceof SignalingError && err.code === 'UNREACHABLE' && attempt >= UNREACHABLE_BEFORE_ANOTHER_NODE) this.#node.unreachable();
       }
     }
     this.#end('disconnected');
@@ -544,6 +576,9 @@ export class Call extends Emitter<CallEvents> {
     return this.#signaling?.close() ?? Promise.resolve();
   }
 }
+
+/** Failed reconnects to our node before a resume tries another node of the cluster (≈ 1 s of them). */
+const UNREACHABLE_BEFORE_ANOTHER_NODE = 3;
 
 /** Why the server may have lost our session in a way a new join repairs. */
 const REJOIN_AFTER: ReadonlySet<LeaveReason> = new Set(['disconnected', 'workerDied', 'serverShutdown']);

@@ -46,6 +46,8 @@ export class SignalingError extends Error {
   constructor(
     readonly code: SignalingErrorCode,
     message: string,
+    /** What the server sent with the error, if anything (WRONG_NODE: protocol's wrongNodeData). */
+    readonly data?: unknown,
   ) {
     super(message);
     this.name = 'SignalingError';
@@ -170,7 +172,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   async #call<M extends Method>(method: M, data: RequestData<M>, now: boolean): Promise<ResponseData<M>> {
     const reply = await this.#request(method, data, now);
-    if (!reply.ok) throw new SignalingError(reply.error.code, reply.error.message);
+    if (!reply.ok) throw new SignalingError(reply.error.code, reply.error.message, reply.error.data);
     const parsed = requests[method].response.safeParse(reply.data);
     if (!parsed.success) throw new SignalingError('BAD_RESPONSE', `unexpected ${method} response from the server`);
     return parsed.data as ResponseData<M>;
@@ -293,7 +295,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 }
 
-/** Opens a socket; rejects with UNREACHABLE if it cannot connect. */
+/** A socket that has not opened by then counts as unreachable (a host that is gone answers nothing: the OS would wait minutes). */
+const OPEN_TIMEOUT_MS = 5_000;
+
+/** Opens a socket; rejects with UNREACHABLE if it cannot connect (within OPEN_TIMEOUT_MS). */
 export function openSocket(url: string, createSocket: SocketFactory): Promise<SocketLike> {
   return new Promise((resolve, reject) => {
     let socket: SocketLike;
@@ -302,10 +307,20 @@ export function openSocket(url: string, createSocket: SocketFactory): Promise<So
     } catch (err) {
       return reject(new SignalingError('UNREACHABLE', `cannot reach the Chorus server at ${url}: ${(err as Error).message}`));
     }
+    const timer = setTimeout(() => {
+      socket.onopen = socket.onclose = null;
+      socket.onerror = () => {}; // closing a socket that is still connecting reports an error: nothing to do
+      socket.close();
+      reject(new SignalingError('UNREACHABLE', `the Chorus server at ${url} did not answer`));
+    }, OPEN_TIMEOUT_MS);
     socket.onopen = () => {
+      clearTimeout(timer);
       socket.onerror = socket.onclose = null;
       resolve(socket);
     };
-    socket.onerror = socket.onclose = () => reject(new SignalingError('UNREACHABLE', `cannot reach the Chorus server at ${url}`));
+    socket.onerror = socket.onclose = () => {
+      clearTimeout(timer);
+      reject(new SignalingError('UNREACHABLE', `cannot reach the Chorus server at ${url}`));
+    };
   });
 }

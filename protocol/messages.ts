@@ -120,6 +120,8 @@ export const requests = {
       resume: resumeGrant,
       /** Hands raised in the room now, first raised first. */
       raisedHands: z.array(raisedHand),
+      /** Cluster mode: the signaling URLs of the live nodes, to rejoin through one of them if this node goes away. */
+      cluster: z.object({ nodes: z.array(z.string()).max(256) }).optional(),
     }),
   },
   /**
@@ -310,8 +312,10 @@ export const errorCodes = [
   'ROOM_FULL',
   'ROOM_CLOSED',
   'RESUME_FAILED', // the session cannot be resumed (gone, wrong credential, too much missed): join again
-  'SERVER_BUSY', // no media worker available
+  'SERVER_BUSY', // no media worker available (or, in a cluster, no node can take a new room)
   'INTERNAL',
+  'WRONG_NODE', // cluster: the room lives on (or was placed on) another node; data (wrongNodeData) says where: join there
+  'CLUSTER_UNAVAILABLE', // cluster: this node cannot reach Redis, so it cannot open a new room; rooms open here go on
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -327,7 +331,12 @@ export const closeCodes = {
   slowConsumer: 4413,
 } as const;
 
-export const errorBody = z.object({ code: z.enum(errorCodes), message: z.string() });
+/** The data of a WRONG_NODE error: the room's node, and its signaling URL (ws(s)://…/ws) to join at. */
+export const wrongNodeData = z.object({ nodeId: z.string().min(1).max(64), url: z.url({ protocol: /^wss?$/ }) });
+export type WrongNodeData = z.infer<typeof wrongNodeData>;
+
+/** `data` comes with some codes only (WRONG_NODE: wrongNodeData). */
+export const errorBody = z.object({ code: z.enum(errorCodes), message: z.string(), data: z.unknown().optional() });
 export type ErrorBody = z.infer<typeof errorBody>;
 
 export type Response =

@@ -7,7 +7,8 @@
 #   run time     : the same shared libraries (the worker is linked dynamically)
 #   tests        : chromium (end-to-end), sox (fake microphone tones),
 #                  opus-tools (pre-encoded Opus for Node peers), postgresql,
-#                  prometheus (evaluates every dashboard query against a real server)
+#                  prometheus (evaluates every dashboard query against a real server),
+#                  redis-server (cluster tests start their own Redis on a free port)
 #
 # Usage: scripts/install-system-deps.sh [runtime|all]   (default: all)
 set -euo pipefail
@@ -15,7 +16,7 @@ set -euo pipefail
 mode=${1:-all}
 build_pkgs=(build-essential python3 pkg-config ninja-build libuv1-dev libssl-dev libsrtp2-dev
   libabsl-dev libflatbuffers-dev flatbuffers-compiler libusrsctp-dev)
-test_pkgs=(chromium fonts-liberation sox opus-tools postgresql prometheus)
+test_pkgs=(chromium fonts-liberation sox opus-tools postgresql prometheus redis-server)
 
 missing() {
   local p

@@ -5,6 +5,8 @@ export class ChorusError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Sent with the error (e.g. WRONG_NODE's wrongNodeData). */
+    readonly data?: unknown,
   ) {
     super(message);
     this.name = 'ChorusError';

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { TokenService } from './auth/tokens.ts';
+import { type Cluster, startCluster } from './cluster/cluster.ts';
 import type { Config } from './config/schema.ts';
 import { type Db, isReachable, migrateToLatest, openDatabase } from './db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.ts';
@@ -36,6 +37,10 @@ export interface ChorusServer {
   tokens: TokenService;
   metrics: Metrics;
   sampler: StatsSampler;
+  /** This node's id (cluster.nodeId, or made at start). */
+  nodeId: string;
+  /** Cluster mode only (cluster.redisUrl set). */
+  cluster?: Cluster;
   /** Stop taking calls: /readyz says draining, new joins are refused, every client is told (roomClosed: serverShutdown). */
   drain(): Promise<void>;
   /** Drains, then closes everything in reverse order of opening. */
@@ -107,6 +112,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
       pool,
       {
         ...config.rooms,
+        maxConsumersPerWorker: config.media.maxConsumersPerWorker,
         speakingThresholdDbov: config.audio.speakingThresholdDbov,
         levelIntervalMs: config.audio.levelIntervalMs,
       },
@@ -114,7 +120,9 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     );
     // Metrics, and the statistics sampler that feeds them and the quality records.
     const metrics: Metrics = new Metrics(mediaState(pool, rooms, (): number => recorder.queued), config.metrics);
-    const recorder: SessionRecorder = new SessionRecorder(db, config.database, log.child('db'), metrics);
+    const clustered = config.cluster.redisUrl !== '';
+    const nodeId = config.cluster.nodeId || `${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48)}-${randomBytes(3).toString('hex')}`;
+    const recorder: SessionRecorder = new SessionRecorder(db, config.database, log.child('db'), metrics, clustered ? nodeId : null);
     recorder.attach(rooms);
     pool.on('workerDied', (w) => metrics.forgetWorker(w.index));
     const sampler = new StatsSampler(rooms, pool, metrics, log.child('stats'));
@@ -136,6 +144,21 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     });
     closers.push(() => rooms.close());
 
+    // Cluster mode: this node in Redis (heartbeat, room leases, placement).
+    let cluster: Cluster | undefined;
+    if (clustered) {
+      cluster = startCluster(config.cluster, {
+        nodeId,
+        pool,
+        rooms,
+        metrics,
+        pipe: { ip: config.cluster.pipeListenIp || config.media.listenIp, announcedAddress: config.cluster.pipeAnnouncedAddress || announcedAddress },
+        log: log.child('cluster'),
+      });
+      closers.push(() => cluster!.close());
+      metrics.watchCluster(cluster);
+    }
+
     // Join tokens.
     if (!config.auth.secret) log.warn('auth.secret is empty: join tokens are signed with a random secret made now');
     const tokens = new TokenService(config.auth.secret || randomBytes(32).toString('base64url'));
@@ -152,6 +175,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
         crashLooping: () => [...pool.crashLooping],
         draining: () => draining,
         database: () => isReachable(db),
+        ...(cluster ? { redis: cluster.redisReachable } : {}),
       },
       webRoot,
       devTokens: config.auth.devTokens
@@ -163,6 +187,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
           }
         : undefined,
       routers: [adminRoutes(rooms, config.admin.secret, limit('the admin API', config.http.rateLimits.admin)), metricsRoutes(metrics)],
+      clusterNodes: cluster?.nodeUrls,
       log: log.child('http'),
     });
     const server = http.createServer(app.callback());
@@ -187,11 +212,14 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
         maxIncomingBitrate: config.audio.maxIncomingBitrate,
         turn: config.turn,
         metrics,
+        router: cluster?.router,
+        clusterOrigins: cluster?.origins,
       },
       log.child('ws'),
     );
     closers.push(() => signaling.close());
     drainCalls = async () => {
+      await cluster?.drain(); // the other nodes place no new room here from now on
       await rooms.close(); // every participant gets roomClosed (serverShutdown); new joins get SERVER_BUSY
       await signaling.flush(1_000); // let those notifications leave before the sockets close
     };
@@ -200,7 +228,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
     const url_ = `http://${host}:${port}`;
     log.info(`Chorus is listening on ${url_}`);
-    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, metrics, sampler, drain, stop };
+    return { url: url_, port, pool, rooms, recorder, db, signaling, tokens, metrics, sampler, nodeId, cluster, drain, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,4 +1,5 @@
 import type { Dashboard } from '@grafana/schema';
+import { cluster } from './cluster.ts';
 import { overview } from './overview.ts';
 import { workers } from './workers.ts';
 
@@ -6,4 +7,8 @@ import { workers } from './workers.ts';
 export const dashboards: Record<string, Dashboard> = {
   'chorus-overview.json': overview,
   'chorus-workers.json': workers,
+  'chorus-cluster.json': cluster,
 };
+
+/** Dashboards whose metrics exist only in cluster mode (checked against two nodes, not one). */
+export const clusterOnly: ReadonlySet<string> = new Set(['chorus-cluster.json']);

@@ -42,6 +42,9 @@ export const envOverrides: Record<string, string> = {
   CHORUS_ALLOWED_ORIGINS: 'signaling.allowedOrigins',
   CHORUS_TRUST_PROXY: 'signaling.trustProxy',
   CHORUS_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  CHORUS_REDIS_URL: 'cluster.redisUrl',
+  CHORUS_PUBLIC_URL: 'cluster.publicUrl',
+  CHORUS_NODE_ID: 'cluster.nodeId',
 };
 
 type Tree = { [key: string]: unknown };
@@ -122,7 +125,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   for (const [name, key] of Object.entries(envOverrides)) {
     const value = env[name];
     if (value === undefined || (value === '' && name !== 'DATABASE_URL')) continue;
-    const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret', 'turn.secret'].includes(key);
+    const text = ['database.url', 'http.host', 'auth.secret', 'admin.secret', 'turn.secret', 'cluster.nodeId'].includes(key);
     const list = key === 'turn.urls' || key === 'signaling.allowedOrigins';
     setPath(tree, key, list ? value.split(',').map((u) => u.trim()).filter(Boolean) : text ? value : fromEnvText(value));
     sources.set(key, `env ${name}`);

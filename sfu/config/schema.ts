@@ -31,6 +31,7 @@ export const configSchema = z.strictObject({
       intervalMs: z.number().int().min(0).max(600_000),
       timeoutMs: z.number().int().min(100).max(600_000),
     }),
+    maxConsumersPerWorker: z.number().int().min(1).max(1_000_000),
   }),
   rooms: z.strictObject({
     emptyRoomCloseDelayMs: z.number().int().min(0).max(3_600_000),
@@ -102,10 +103,36 @@ export const configSchema = z.strictObject({
     perRoomLabels: z.boolean(),
     qualityWriteIntervalMs: z.number().int().min(1_000).max(3_600_000),
   }),
+  /** Several nodes sharing Redis (sfu/cluster/): on when redisUrl is set. */
+  cluster: z.strictObject({
+    redisUrl: z.union([z.literal(''), z.url({ protocol: /^rediss?$/ })]),
+    publicUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).regex(/^[^?#]*$/, 'no query or fragment')]),
+    nodeId: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-", at most 64')]),
+    heartbeatMs: z.number().int().min(100).max(60_000),
+    nodeTtlMs: z.number().int().min(300).max(600_000),
+    leaseMs: z.number().int().min(500).max(600_000),
+    // Rooms across nodes (sfu/cluster/octo.ts).
+    maxParticipantsPerNodePerRoom: z.number().int().min(0).max(100_000),
+    pipeListenIp: z.union([z.literal(''), z.ipv4(), z.ipv6()]),
+    pipeAnnouncedAddress: z.string(),
+  }),
   log: z.strictObject({ level: logLevel }),
   /** SIGTERM (or an uncaught exception): drain, flush, exit; exit anyway after this long. */
   shutdownTimeoutMs: z.number().int().min(1_000).max(600_000),
-});
+})
+  // Cluster mode: every node must verify every other node's tokens, and tell browsers where it is.
+  .refine((c) => c.cluster.redisUrl === '' || c.auth.secret !== '', {
+    message: 'set auth.secret (CHORUS_AUTH_SECRET), the same on every node: it is required in cluster mode (cluster.redisUrl)',
+    path: ['auth', 'secret'],
+  })
+  .refine((c) => c.cluster.redisUrl === '' || c.cluster.publicUrl !== '', {
+    message: 'set cluster.publicUrl (CHORUS_PUBLIC_URL), the address browsers use for this node: it is required in cluster mode',
+    path: ['cluster', 'publicUrl'],
+  })
+  .refine((c) => c.cluster.nodeTtlMs > c.cluster.heartbeatMs && c.cluster.leaseMs > c.cluster.heartbeatMs, {
+    message: 'cluster.nodeTtlMs and cluster.leaseMs must be longer than cluster.heartbeatMs (they are renewed every heartbeat)',
+    path: ['cluster', 'heartbeatMs'],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type LogLevel = z.infer<typeof logLevel>;

@@ -12,6 +12,8 @@ export interface RoomsTable {
   created_at: Timestamp;
   closed_at: Timestamp | null;
   close_reason: string | null;
+  /** Cluster mode: the node it opened on (null on a node alone). */
+  node_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ParticipantSessionsTable {
@@ -24,6 +26,8 @@ export interface ParticipantSessionsTable {
   joined_at: Timestamp;
   left_at: Timestamp | null;
   leave_reason: string | null;
+  /** Cluster mode: the node the session ran on (null on a node alone). */
+  node_id: ColumnType<string | null, string | null | undefined, string | null>;
   seq: Generated<number>;
   // Call quality (see sfu/metrics/quality.ts); null until the first summary.
   bytes_sent: ColumnType<string | null, number | null, number | null>;

@@ -93,6 +93,8 @@ export class SessionRecorder {
     limits: QueueLimits | number,
     readonly log: Logger,
     readonly metrics?: RecorderMetrics,
+    /** Cluster mode: this node's id, written on every room and session row. */
+    readonly nodeId: string | null = null,
   ) {
     // A bare number is the older maxQueuedWrites-only form, with the default byte budget.
     this.limits = typeof limits === 'number' ? { maxQueuedWrites: limits, maxQueueBytes: 8 * 1024 * 1024 } : limits;
@@ -163,7 +165,7 @@ export class SessionRecorder {
         run: (db) =>
           db
             .insertInto('rooms')
-            .values({ id: room.id, name: room.name, worker_pid: workerPid, created_at: room.createdAt })
+            .values({ id: room.id, name: room.name, worker_pid: workerPid, created_at: room.createdAt, node_id: this.nodeId })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),
       });
@@ -184,7 +186,8 @@ export class SessionRecorder {
               .values({ id, room_id: room.id, from_worker_pid: from, to_worker_pid: to, moved_at: move.at, participants: sessions.length })
               .onConflict((oc) => oc.column('id').doNothing())
               .execute();
-            await tx.updateTable('rooms').set({ worker_pid: to }).where('id', '=', room.id).execute();
+            // Participants moved off a worker the room only spanned: the room stays where it was.
+            if (move.primary) await tx.updateTable('rooms').set({ worker_pid: to }).where('id', '=', room.id).execute();
             if (sessions.length) {
               await tx.updateTable('participant_sessions').set({ worker_pid: to }).where('id', 'in', sessions).execute();
             }
@@ -203,7 +206,7 @@ export class SessionRecorder {
       });
     });
     registry.on('participantJoined', (room, p) => {
-      const workerPid = room.media.pid;
+      const workerPid = room.workerOf(p).pid; // the worker its media lives on, when the room spans several
       this.#enqueue({
         kind: 'join',
         what: `join ${p.id}`,
@@ -219,6 +222,7 @@ export class SessionRecorder {
               display_name: p.displayName,
               worker_pid: workerPid,
               joined_at: p.joinedAt,
+              node_id: this.nodeId,
             })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute(),

@@ -38,12 +38,25 @@ function describeRoom(room: Room) {
     name: room.name,
     createdAt: room.createdAt.toISOString(),
     worker: { index: room.media.index, pid: room.media.pid },
+    // Every worker the room is on (the primary first), when it spans several.
+    workers: room.span.slots.map((s) => ({ index: s.media.index, pid: s.media.pid, participants: s.participants.size })),
     forwardK: room.forwardK,
     participants: [...room.participants.values()].map((p) => ({
       ...p.info(),
       identity: p.identity,
+      worker: room.workerOf(p).index,
       joinedAt: p.joinedAt.toISOString(),
       unmuteAllowed: p.unmuteAllowed,
+    })),
+    // A room spanning nodes: mirrors of people on other nodes, and (on the owner)
+    // each satellite node's stand-in with the voices piped to it and whether each runs.
+    remote: [...room.remote.values()].map((p) => ({
+      id: p.id,
+      kind: p.remote!.kind,
+      node: p.remote!.node,
+      ...(p.remote!.kind === 'node'
+        ? { piped: [...p.consumers.values()].map((c) => ({ participantId: String(c.appData.participantId), running: !c.paused })) }
+        : {}),
     })),
   };
 }

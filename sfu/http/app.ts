@@ -21,6 +21,8 @@ export interface Readiness {
   draining(): boolean;
   /** Whether the database answers a query. */
   database(): Promise<boolean>;
+  /** Cluster mode: whether Redis answers (reported, like the database; rooms open here go on without it). */
+  redis?(): boolean;
 }
 
 export interface HttpAppOptions {
@@ -31,14 +33,16 @@ export interface HttpAppOptions {
   devTokens?: DevTokenOptions;
   /** Extra routers (the admin API). */
   routers?: Router[];
+  /** Cluster mode: every node's signaling URL, which the page may connect to (CSP). */
+  clusterNodes?: () => string[];
   log: Logger;
 }
 
-export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log }: HttpAppOptions): Koa {
+export function createHttpApp({ readiness, webRoot, devTokens, routers = [], clusterNodes, log }: HttpAppOptions): Koa {
   const app = new Koa();
   const router = new Router();
   // First: jsonErrors answers every error itself, so these headers are never cleared by koa's own error handler.
-  app.use(securityHeaders());
+  app.use(securityHeaders(clusterNodes));
   app.use(jsonErrors(log));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' }));
 
@@ -61,6 +65,7 @@ export function createHttpApp({ readiness, webRoot, devTokens, routers = [], log
       workers,
       ...(crashLooping.length ? { crashLooping } : {}),
       database: database ? 'reachable' : 'unreachable',
+      ...(readiness.redis ? { redis: readiness.redis() ? 'reachable' : 'unreachable' } : {}),
     };
   });
 

@@ -8,10 +8,11 @@ import type Koa from 'koa';
 /** A Host header as a CSP source: host[:port] or [v6]:port, nothing that could end a directive. */
 const safeHost = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 
-export function contentSecurityPolicy(host: string | undefined): string {
+/** `nodes`: cluster mode, every node's signaling URL (the page follows WRONG_NODE to one of them). */
+export function contentSecurityPolicy(host: string | undefined, nodes: readonly string[] = []): string {
   // CSP Level 3 lets 'self' match ws:/wss: to the same host; older engines
   // (Safari before 15.4) do not, so the socket's URLs are named too.
-  const socket = host && safeHost.test(host) ? ` ws://${host} wss://${host}` : '';
+  const socket = (host && safeHost.test(host) ? ` ws://${host} wss://${host}` : '') + nodes.map((u) => ` ${u}`).join('');
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -26,10 +27,13 @@ export function contentSecurityPolicy(host: string | undefined): string {
   ].join('; ');
 }
 
-export function securityHeaders(): Koa.Middleware {
+/** A CSP source: ws(s)://host[:port]/path with nothing that could end a directive. */
+const safeSocketUrl = /^wss?:\/\/[a-z0-9.:[\]-]+\/[a-z0-9/_.-]*$/i;
+
+export function securityHeaders(clusterNodes: () => string[] = () => []): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set({
-      'Content-Security-Policy': contentSecurityPolicy(ctx.get('host') || undefined),
+      'Content-Security-Policy': contentSecurityPolicy(ctx.get('host') || undefined, clusterNodes().filter((u) => safeSocketUrl.test(u))),
       'X-Content-Type-Options': 'nosniff',
       'X-Frame-Options': 'DENY',
       'Referrer-Policy': 'no-referrer',

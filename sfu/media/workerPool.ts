@@ -37,6 +37,8 @@ export interface WorkerPoolOptions {
 export class MediaWorker {
   #consumers = 0;
   #routers = 0;
+  /** Consumers that participants placed here are still expected to add (see `load`). */
+  readonly #expected = new Set<() => number>();
   /** A health check is waiting for this worker's answer. */
   checking = false;
 
@@ -67,6 +69,24 @@ export class MediaWorker {
   /** Consumers are what costs a worker CPU in an audio SFU: one per forwarded stream. */
   get consumerCount(): number {
     return this.#consumers;
+  }
+
+  /**
+   * What placement weighs: the consumers here plus those that participants
+   * placed here are expected to add and do not hold yet (a join is placed
+   * before its consumers exist; without this, joins arriving together would
+   * all land on the same worker).
+   */
+  get load(): number {
+    let load = this.#consumers;
+    for (const outstanding of this.#expected) load += outstanding();
+    return load;
+  }
+
+  /** Counts `outstanding()` (consumers still to come) in `load` until the returned function is called. */
+  expect(outstanding: () => number): () => void {
+    this.#expected.add(outstanding);
+    return () => this.#expected.delete(outstanding);
   }
 
   /** Called by the pool when it creates a router here. */
@@ -219,7 +239,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * The live worker with the fewest consumers (ties: fewest routers). A worker
+   * The live worker with the least load (consumers; ties: fewest routers). A worker
    * that just died is skipped: mediasoup closes its routers (and so their rooms
    * look for a new one) before it reports the death.
    */
@@ -229,8 +249,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       if (w.worker.closed) continue;
       if (
         !best ||
-        w.consumerCount < best.consumerCount ||
-        (w.consumerCount === best.consumerCount && w.routerCount < best.routerCount)
+        w.load < best.load ||
+        (w.load === best.load && w.routerCount < best.routerCount)
       ) {
         best = w;
       }
@@ -255,15 +275,16 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * A router on the least-loaded live worker. With `waitMs`, when none is
-   * alive but a replacement is starting, waits up to that long for it.
+   * A router on the least-loaded live worker, or on `on` (a room spreading
+   * over workers picks its own). With `waitMs`, when none is alive but a
+   * replacement is starting, waits up to that long for it.
    */
   async createRouter(
     mediaCodecs: types.RouterRtpCodecCapability[],
-    { waitMs = 0 }: { waitMs?: number } = {},
+    { waitMs = 0, on }: { waitMs?: number; on?: MediaWorker } = {},
   ): Promise<{ media: MediaWorker; router: types.Router }> {
-    const media = this.#pick() ?? (await this.#nextStarted(waitMs));
-    if (!media || media.worker.closed) throw new ChorusError('SERVER_BUSY', 'no media worker is available');
+    const media = on ?? this.#pick() ?? (await this.#nextStarted(waitMs));
+    if (!media || media.worker.closed || this.#closed) throw new ChorusError('SERVER_BUSY', 'no media worker is available');
     const router = await media.worker.createRouter({ mediaCodecs });
     media.trackRouter(router);
     return { media, router };

@@ -7,12 +7,15 @@ export function mediaState(pool: WorkerPool, rooms: RoomRegistry, queuedDbWrites
   return {
     workers() {
       return pool.workers.map((w) => {
-        const onWorker = [...rooms.rooms.values()].filter((r) => r.media === w);
-        const participants = onWorker.flatMap((r) => [...r.participants.values()]);
+        // A room counts on its primary's worker; its participants where their media lives.
+        const slots = [...rooms.rooms.values()].flatMap((r) => r.span.slots.filter((s) => s.media === w).map((s) => ({ r, s })));
+        const participants = slots.flatMap(({ s }) => [...s.participants]);
         const consumers = participants.flatMap((p) => [...p.consumers.values()]);
         return {
           index: w.index,
-          rooms: onWorker.length,
+          rooms: slots.filter(({ r, s }) => s.router === r.router).length,
+          spannedRooms: slots.filter(({ r, s }) => s.router !== r.router).length,
+          pipedProducers: slots.reduce((n, { r, s }) => n + r.span.pipes.pipedTo(s.router.id).length, 0),
           participants: participants.length,
           producers: participants.filter((p) => p.producer).length,
           consumers: consumers.length,

@@ -5,7 +5,7 @@
 // _ratio), counters end in _total. Labels are bounded: worker (index) and
 // direction (in = from clients, out = to clients), error codes, never a
 // participant; a room label only on chorus_room_participants, and only when
-// metrics.perRoomLabels is on.
+// metrics.perRoomLabels is on; in cluster mode every series has node (its id).
 import client from 'prom-client';
 
 export type Direction = 'in' | 'out';
@@ -20,6 +20,10 @@ export interface MediaState {
     consumers: number;
     /** Consumers forwarding now (selected and resumed). */
     activeConsumers: number;
+    /** Rooms of another worker with a router here too (they span workers). */
+    spannedRooms: number;
+    /** Producers of other routers piped to routers here (pipeToRouter). */
+    pipedProducers: number;
   }[];
   /** Participants per room name (only read when per-room labels are on). */
   roomSizes(): Map<string, number>;
@@ -48,6 +52,14 @@ export interface StreamSample {
   rttSeconds?: number;
 }
 
+/** A cluster node's view of itself (sfu/cluster/cluster.ts), read at scrape time. */
+export interface ClusterMetricsState {
+  nodeId: string;
+  up(): boolean;
+  liveNodes(): number;
+  ownedRooms(): number;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
 
@@ -69,6 +81,9 @@ export class Metrics {
   readonly #dbWrite: client.Histogram<'result'>;
   readonly #dbDropped: client.Counter;
   readonly #statsSample: client.Histogram;
+  readonly #clusterPlacements: client.Counter<'where'>;
+  readonly #clusterRedisErrors: client.Counter;
+  readonly #clusterLeasesLost: client.Counter;
 
   constructor(state: MediaState, { perRoomLabels }: MetricsOptions) {
     const registers = [this.registry];
@@ -89,7 +104,9 @@ export class Metrics {
           for (const w of state.workers()) this.set({ worker: String(w.index) }, pick(w));
         },
       });
-    perWorker('chorus_rooms', 'Open rooms (one router each), per worker.', (w) => w.rooms);
+    perWorker('chorus_rooms', 'Open rooms, per worker of their primary router.', (w) => w.rooms);
+    perWorker('chorus_spanned_rooms', 'Rooms of another worker that have a router here too, per worker.', (w) => w.spannedRooms);
+    perWorker('chorus_piped_producers', 'Producers of other routers piped to routers here, per worker.', (w) => w.pipedProducers);
     perWorker('chorus_participants', 'Participants in rooms, per worker.', (w) => w.participants);
     perWorker('chorus_producers', 'Audio producers (one per speaking participant), per worker.', (w) => w.producers);
     perWorker('chorus_consumers', 'Consumers (forwarded or paused), per worker.', (w) => w.consumers);
@@ -219,6 +236,22 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
       registers,
     });
+    this.#clusterPlacements = new client.Counter({
+      name: 'chorus_cluster_placements_total',
+      help: 'Cluster mode: new rooms this node placed (here, elsewhere: on another node) and dead nodes\' rooms it took over (takeover).',
+      labelNames: ['where'],
+      registers,
+    });
+    this.#clusterRedisErrors = new client.Counter({
+      name: 'chorus_cluster_redis_errors_total',
+      help: 'Cluster mode: failed Redis commands and connection errors.',
+      registers,
+    });
+    this.#clusterLeasesLost = new client.Counter({
+      name: 'chorus_cluster_leases_lost_total',
+      help: 'Cluster mode: rooms open here whose lease another node held at renewal (closed here; clients rejoin there).',
+      registers,
+    });
     // Series with no sample yet still appear (dashboards and alerts see zeros, not gaps).
     for (const direction of ['in', 'out'] as const) {
       for (const c of [this.#rtpPackets, this.#rtpBytes, this.#rtpLost, this.#nacks]) c.inc({ worker: '0', direction }, 0);
@@ -228,6 +261,57 @@ export class Metrics {
       this.#wsRefused.inc({ reason }, 0);
     }
     this.#dbDropped.inc(0);
+  }
+
+  /**
+   * Cluster mode: node gauges read from `state` at scrape time (registered once, by the composition root),
+   * and a `node` label (the node id, as in Redis and the session rows) on every series: Prometheus's own
+   * `instance` is the scrape address, which says nothing of the node (a pod's IP changes with every restart).
+   */
+  watchCluster(state: ClusterMetricsState): void {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: state.nodeId });
+    new client.Gauge({
+      name: 'chorus_cluster_node_up',
+      help: 'Cluster mode: 1 while this node\'s heartbeat is in Redis, else 0.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.set({ node: state.nodeId }, state.up() ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'chorus_cluster_nodes',
+      help: 'Cluster mode: live nodes this node saw in Redis at its last heartbeat (itself included).',
+      registers,
+      collect() {
+        this.set(state.liveNodes());
+      },
+    });
+    new client.Gauge({
+      name: 'chorus_cluster_owned_rooms',
+      help: 'Cluster mode: rooms whose lease this node holds.',
+      registers,
+      collect() {
+        this.set(state.ownedRooms());
+      },
+    });
+    for (const where of ['here', 'elsewhere', 'takeover']) this.#clusterPlacements.inc({ where }, 0);
+    for (const code of ['WRONG_NODE', 'CLUSTER_UNAVAILABLE']) this.#wsErrors.inc({ code }, 0);
+    this.#clusterRedisErrors.inc(0);
+    this.#clusterLeasesLost.inc(0);
+  }
+
+  clusterPlacement(where: 'here' | 'elsewhere' | 'takeover'): void {
+    this.#clusterPlacements.inc({ where });
+  }
+
+  clusterRedisError(): void {
+    this.#clusterRedisErrors.inc();
+  }
+
+  clusterLeaseLost(): void {
+    this.#clusterLeasesLost.inc();
   }
 
   recordStream(s: StreamSample): void {

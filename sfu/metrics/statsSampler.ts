@@ -92,7 +92,7 @@ export class StatsSampler {
   /** Samples the room's participants, then gives the room their connection quality levels. */
   async #sampleRoom(room: Room): Promise<void> {
     const participants = [...room.participants.values()];
-    const rounds = await Promise.all(participants.map((p) => this.#sampleParticipant(room.media.index, p)));
+    const rounds = await Promise.all(participants.map((p) => this.#sampleParticipant(room.workerOf(p).index, p)));
     const now = Date.now();
     const levels = participants.flatMap((p, i) => {
       const round = rounds[i];

@@ -4,7 +4,6 @@
 // recently heard closed), and makes their running state match, by pause/resume
 // (a switch between held consumers costs one worker request, no
 // renegotiation). Owned by its Room; `close()` stops its timer.
-import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import {
@@ -20,7 +19,8 @@ import type { Participant } from './participant.ts';
 
 export interface ForwarderContext {
   readonly name: string;
-  readonly router: types.Router;
+  /** Gives `listener` a (paused) consumer of `owner`'s producer, wherever each of them sits (roomSpan.ts). */
+  consume(listener: Participant, owner: Participant): Promise<void>;
   readonly participants: ReadonlyMap<string, Participant>;
   readonly activity: SpeakerActivityTracker;
   readonly holdMs: number;
@@ -134,7 +134,9 @@ export class Forwarder {
     return queueOf(this.#applyQueues, listener).push(async () => {
       this.#applyPending.delete(listener);
       if (listener.closed || this.#closed) return;
-      const forwarded = selectForListener(this.#state, this.#producers(), listener.producer?.id, this.#k);
+      const from = this.#fromElsewhere(listener);
+      const state = { ranking: this.#state.ranking.filter(from), idle: this.#state.idle.filter(from) };
+      const forwarded = selectForListener(state, this.#producers().filter((p) => from(p.producerId)), listener.producer?.id, this.#k);
       const consumers = [...listener.consumers.values()];
       const plan = planConsumers(
         consumers.map((c) => ({
@@ -167,7 +169,7 @@ export class Forwarder {
       .push(async () => {
         this.#syncPending.delete(listener);
         if (listener.closed || !listener.rtpCapabilities || this.#closed) return;
-        const wanted = consumersFor(this.#order, listener.producer?.id, this.#cap);
+        const wanted = consumersFor(this.#order.filter(this.#fromElsewhere(listener)), listener.producer?.id, this.#cap);
         const held = [...listener.consumers.values()].map((c) => ({ consumerId: c.id, producerId: c.producerId }));
         const plan = planConsumerSet(held, wanted);
         for (const id of plan.close) listener.closeConsumer(id);
@@ -175,7 +177,7 @@ export class Forwarder {
           const owner = this.#ownerOf(producerId);
           if (!owner?.producer || owner.producer.id !== producerId) continue; // left meanwhile
           try {
-            await listener.consume(this.room.router, owner.producer, owner.id);
+            await this.room.consume(listener, owner);
           } catch (err) {
             // The producer or the transport closed meanwhile; nothing to consume.
             this.room.log.debug('consume failed', { room: this.room.name, listener: listener.id, error: err as Error });
@@ -185,6 +187,16 @@ export class Forwarder {
       .then(() => this.apply(listener));
     this.#syncPending.set(listener, sync);
     return sync;
+  }
+
+  /**
+   * Whether `listener` may receive a producer: a node's stand-in (a room
+   * spanning nodes) never gets back the voices that come from that node.
+   */
+  #fromElsewhere(listener: Participant): (producerId: string) => boolean {
+    const node = listener.remote?.kind === 'node' ? listener.remote.node : undefined;
+    if (node === undefined) return () => true;
+    return (producerId) => this.#ownerOf(producerId)?.remote?.node !== node;
   }
 
   #ownerOf(producerId: string): Participant | undefined {

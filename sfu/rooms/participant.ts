@@ -3,6 +3,12 @@
 // of other people's producers. The participant owns them: close() closes the
 // transports, which closes the producer and consumers with them; dropMedia()
 // forgets them (they died with their worker) while the participant stays.
+//
+// In a room spanning nodes (sfu/cluster/octo.ts) two kinds stand for others:
+// a *mirror* is someone on another node whose producer is piped here (it has
+// that producer and no transports); a *node* is a whole other node of the
+// room as one listener here, whose consumers are pipe consumers on a
+// PipeTransport to that node (its link carries newConsumer/consumerClosed there).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -16,6 +22,21 @@ export interface PeerLink {
 
 export type Direction = 'send' | 'recv';
 
+/** Who a participant stands for when it is not someone on this node (see the header). */
+export interface RemoteOf {
+  kind: 'mirror' | 'node';
+  /** The node the person sits on, or the node this listener stands for. */
+  node: string;
+}
+
+export interface ParticipantOptions {
+  /** When the join request arrived (join latency is measured from here). */
+  requestedAt?: number;
+  /** The id (a mirror keeps the id its person has on their node). Default: a new one. */
+  id?: string;
+  remote?: RemoteOf;
+}
+
 type ParticipantEvents = {
   close: [LeaveReason];
   producer: [types.Producer];
@@ -23,7 +44,13 @@ type ParticipantEvents = {
 };
 
 export class Participant extends EventEmitter<ParticipantEvents> {
-  readonly id = randomUUID();
+  readonly id: string;
+  /** When the join request arrived (join latency is measured from here). */
+  readonly requestedAt: number;
+  /** Set for a mirror or a node's stand-in (undefined: someone on this node). */
+  readonly remote?: RemoteOf;
+  /** A node's stand-in: the PipeTransport its consumers are made on. */
+  #pipe?: types.PipeTransport;
   readonly joinedAt = new Date();
   readonly #transports = new Map<Direction, types.WebRtcTransport>();
   /** Each transport's ICE and DTLS state changes since it was made (ms after), for the log when one fails. */
@@ -49,10 +76,12 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     readonly displayName: string,
     readonly role: Role,
     readonly link: PeerLink,
-    /** When the join request arrived (join latency is measured from here). */
-    readonly requestedAt = Date.now(),
+    { requestedAt = Date.now(), id = randomUUID(), remote }: ParticipantOptions = {},
   ) {
     super();
+    this.requestedAt = requestedAt;
+    this.id = id;
+    if (remote) this.remote = remote;
   }
 
   /** Seconds this participant has been muted so far. */
@@ -175,6 +204,22 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return producer;
   }
 
+  /** A mirror: its person's producer, piped to this node (closed by whoever piped it). */
+  attachProducer(producer: types.Producer): void {
+    if (!this.remote || this.#producer) throw new ChorusError('INVALID_STATE', 'only a mirror without a producer takes one');
+    this.#producer = producer;
+    this.emit('producer', producer);
+    producer.observer.once('close', () => {
+      if (this.#producer === producer) this.#producer = undefined;
+    });
+  }
+
+  /** A node's stand-in: consumers are made on this PipeTransport (closed with this participant). */
+  usePipe(transport: types.PipeTransport, caps: types.RtpCapabilities): void {
+    this.#pipe = transport;
+    this.#rtpCapabilities = caps;
+  }
+
   setRtpCapabilities(caps: types.RtpCapabilities): void {
     this.#rtpCapabilities = caps;
   }
@@ -202,28 +247,36 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return changed;
   }
 
-  /** Creates a paused consumer of `producer` on the receive transport and tells the client. */
-  async consume(router: types.Router, producer: types.Producer, producerOwner: string): Promise<void> {
+  /**
+   * Creates a paused consumer of `producer` (on `router`, the one of our
+   * receive transport) and tells the client; the consumer, unless there was
+   * nothing to consume.
+   */
+  async consume(router: types.Router, producer: types.Producer, producerOwner: string): Promise<types.Consumer | undefined> {
     const caps = this.#rtpCapabilities;
+    const pipe = this.#pipe;
     const transport = this.#transports.get('recv');
-    if (!caps || !transport || transport.closed || producer.closed) return;
-    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return;
-    const consumer = await transport.consume({
-      producerId: producer.id,
-      rtpCapabilities: caps,
-      // Paused until the client says its track is ready (consumerReady) and the
-      // forwarding policy selects this voice; the room resumes it then.
-      paused: true,
-      // Do not forward Opus DTX packets (a silent speaker's ~2.5/s comfort-noise
-      // frames): mediasoup rewrites sequence numbers so receivers see no loss,
-      // browsers conceal the gap as silence, and a held-but-silent speaker then
-      // costs no forwarding at all.
-      ignoreDtx: true,
-      appData: { participantId: producerOwner },
-    });
+    if (!caps || producer.closed) return undefined;
+    if (pipe ? pipe.closed : !transport || transport.closed) return undefined;
+    if (!router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return undefined;
+    const consumer = pipe
+      ? await this.#pipeConsumer(pipe, producer, producerOwner)
+      : await transport!.consume({
+          producerId: producer.id,
+          rtpCapabilities: caps,
+          // Paused until the client says its track is ready (consumerReady) and the
+          // forwarding policy selects this voice; the room resumes it then.
+          paused: true,
+          // Do not forward Opus DTX packets (a silent speaker's ~2.5/s comfort-noise
+          // frames): mediasoup rewrites sequence numbers so receivers see no loss,
+          // browsers conceal the gap as silence, and a held-but-silent speaker then
+          // costs no forwarding at all.
+          ignoreDtx: true,
+          appData: { participantId: producerOwner },
+        });
     if (this.#closed) {
       consumer.close();
-      return;
+      return undefined;
     }
     this.#consumers.set(consumer.id, consumer);
     this.emit('consumer', consumer);
@@ -239,6 +292,14 @@ export class Participant extends EventEmitter<ParticipantEvents> {
       kind: 'audio',
       rtpParameters: consumer.rtpParameters,
     });
+    return consumer;
+  }
+
+  /** A pipe consumer, paused as a client's consumer starts (the forwarding policy resumes it). */
+  async #pipeConsumer(pipe: types.PipeTransport, producer: types.Producer, producerOwner: string): Promise<types.Consumer> {
+    const consumer = await pipe.consume({ producerId: producer.id, appData: { participantId: producerOwner } });
+    await consumer.pause().catch(() => {});
+    return consumer;
   }
 
   /** Closes one of our consumers (forwarding no longer wants it) and tells the client. */
@@ -283,6 +344,7 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     this.#closed = true;
     for (const t of this.#transports.values()) t.close();
     this.#transports.clear();
+    this.#pipe?.close();
     this.#consumers.clear();
     this.#ready.clear();
     this.#producer = undefined;

@@ -1,28 +1,43 @@
-// A room: one mediasoup router on one worker, and the participants in it.
+// A room: its primary mediasoup router on one worker, and the participants in it.
 //
 // The room owns its router (and the speaker observers on it) and its
-// participants. Its Forwarder decides which voices each listener receives and
+// participants. When a worker is at its consumer budget, new participants sit
+// on routers of the room on other workers, and the voices they need are piped
+// there: the room's RoomSpan (roomSpan.ts) places them and owns those routers
+// and pipes. Its Forwarder decides which voices each listener receives and
 // applies that to the listener's consumers (forwarder.ts). It closes itself a
 // moment after its last participant leaves.
 //
 // When its worker dies, the room moves: it gets a router on a live worker from
 // its RouterSource and keeps everything else (participants with their ids,
 // roles, mute and moderation state, the removed list, the chat). Their
-// mediasoup objects died with the router; each participant drops them and is
+// mediasoup objects died with the router (those on the room's other routers
+// are closed with them); each participant drops them, is placed again and is
 // told (`roomMoved`), and its client sets its media up again. Only when no
 // worker can take the room does it close ('workerDied'; the clients rejoin).
+// When a worker the room only spans dies, its participants there move the
+// same way and nobody else notices.
+//
+// A room spanning nodes (sfu/cluster/octo.ts) adds *remote* participants
+// (participant.ts): mirrors of people on another node, whose producers are
+// piped here, and, on the owner, one stand-in listener per satellite node.
+// They take part in forwarding only: not in the roster, the broadcasts, the
+// counts or the events (the session records are their own node's).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
-import type { LeaveReason, NotificationData } from '../../protocol/messages.ts';
+import type { LeaveReason, NotificationData, NotificationName } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
+import { consumerCap } from './consumerPolicy.ts';
 import { Forwarder } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { RaisedHands } from './hands.ts';
+import { RoomNotices } from './roomNotices.ts';
+import { RoomSpan, type SpanWorkers } from './roomSpan.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
@@ -30,12 +45,14 @@ export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'close
 /** Where a room gets a router: when it opens, and again when its worker dies. */
 export type RouterSource = () => Promise<{ media: MediaWorker; router: types.Router }>;
 
-/** A room moved off a dead worker: who was moved, from where to where. */
+/** A room (or its participants on one worker) moved off a dead worker: who was moved, from where to where. */
 export interface RoomMove {
   from: MediaWorker;
   to: MediaWorker;
   participants: readonly Participant[];
   at: Date;
+  /** The room's primary router moved (else only participants on a worker it spanned). */
+  primary: boolean;
 }
 
 export interface RoomOptions {
@@ -48,17 +65,18 @@ export interface RoomOptions {
   maxConsumersPerListener: number;
   speakingThresholdDbov: number;
   levelIntervalMs: number;
+  /** Consumers a worker holds before new participants go to another worker (the room spans workers). */
+  maxConsumersPerWorker: number;
 }
 
 type RoomEvents = {
   participantJoined: [Participant];
   participantLeft: [Participant, LeaveReason];
+  /** A participant here produces: its producer as the primary router has it (a room spanning nodes pipes it on). */
+  producer: [Participant, types.Producer];
   moved: [RoomMove];
   close: [RoomCloseReason];
 };
-
-/** Speaker levels are pushed to clients at most this often, and only when they change. */
-const LEVELS_NOTIFY_MS = 200;
 
 export class Room extends EventEmitter<RoomEvents> {
   readonly id = randomUUID();
@@ -66,10 +84,12 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly hands = new RaisedHands();
   readonly #participants = new Map<string, Participant>();
+  /** Mirrors and node stand-ins (a room spanning nodes), by id. */
+  readonly #remote = new Map<string, Participant>();
+  /** Holds that keep the room open while empty here (satellites of it on other nodes). */
+  #holds = 0;
   readonly #forwarder: Forwarder;
-  #lastLevels = '';
-  #lastLevelsAt = 0;
-  #levelsTimer?: NodeJS.Timeout;
+  readonly #notices: RoomNotices;
   #emptyTimer?: NodeJS.Timeout;
   #dominant?: Participant;
   /** Identities removed by a moderator or admin: refused for the rest of the room's life. */
@@ -78,12 +98,15 @@ export class Room extends EventEmitter<RoomEvents> {
   #media!: MediaWorker;
   #router!: types.Router;
   #speakers!: SpeakerMonitor;
-  /** Set while the room moves to another worker; media requests wait for it. */
+  #span!: RoomSpan;
+  /** Set while the room (or some of its participants) moves to another worker; media requests wait for it. */
   #moving?: Promise<void>;
+  #movingLost?: Promise<void>;
 
   private constructor(
     readonly name: string,
     readonly source: RouterSource,
+    readonly spanWorkers: SpanWorkers,
     placed: Placement,
     readonly options: RoomOptions,
     readonly log: Logger,
@@ -93,27 +116,32 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#forwarder = new Forwarder(
       {
         name,
-        // Getters: the router and the speaker observers change when the room moves.
-        get router() {
-          return room.#router;
-        },
+        consume: (listener, owner) => room.#span.consume(listener, owner),
+        // A getter: the speaker observers change when the room moves.
         get activity() {
           return room.#speakers.tracker;
         },
-        participants: this.#participants,
+        // Everyone forwarding knows of: the people here, and the remote ones.
+        get participants() {
+          return room.#remote.size === 0 ? room.#participants : new Map([...room.#participants, ...room.#remote]);
+        },
         holdMs: options.speakerHoldMs,
         maxConsumersPerListener: options.maxConsumersPerListener,
         log,
       },
       options.forwardK,
     );
+    this.#notices = new RoomNotices(this.#participants, () => this.#speakers.tracker, options.speakingThresholdDbov, {
+      speakers: (data) => this.#broadcast('speakers', data),
+      connectionQuality: (data) => this.#broadcast('connectionQuality', data),
+    });
     this.#place(placed);
     this.#armEmptyTimer();
   }
 
   /** Opens a room on a router from `source`. */
-  static async create(name: string, source: RouterSource, options: RoomOptions, log: Logger): Promise<Room> {
-    return new Room(name, source, await Room.#placement(source, options), options, log);
+  static async create(name: string, source: RouterSource, spanWorkers: SpanWorkers, options: RoomOptions, log: Logger): Promise<Room> {
+    return new Room(name, source, spanWorkers, await Room.#placement(source, options), options, log);
   }
 
   /** A router from `source`, with the speaker observers on it. */
@@ -137,6 +165,13 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#media = media;
     this.#router = router;
     this.#speakers = speakers;
+    this.#span = new RoomSpan({ media, router, participants: new Set() }, this.spanWorkers, this.options.maxConsumersPerWorker, this.log, this.name);
+    this.#span.on('lost', (from, lost) => {
+      const moving = this.#relocate(from, lost, false).finally(() => {
+        if (this.#movingLost === moving) this.#movingLost = undefined;
+      });
+      this.#movingLost = moving;
+    });
     // The router closes under us when its worker dies (or the pool closes): move.
     router.once('workerclose', () => {
       if (!this.#closed) this.#moving = this.#move();
@@ -159,6 +194,8 @@ export class Room extends EventEmitter<RoomEvents> {
     const from = this.#media;
     for (const p of this.#participants.values()) p.dropMedia();
     this.#speakers.removeAllListeners();
+    this.#span.removeAllListeners();
+    this.#span.close(); // the room's routers on other workers go too: everyone is placed again
     // mediasoup closes a dead worker's routers before it reports the death:
     // let the pool hear of it first (it schedules the replacement we may wait for).
     await new Promise((resolve) => setImmediate(resolve));
@@ -171,19 +208,58 @@ export class Room extends EventEmitter<RoomEvents> {
       this.close('workerDied');
       return;
     }
-    this.#moving = undefined;
-    if (this.#closed) return void placed.router.close();
+    if (this.#closed) {
+      this.#moving = undefined;
+      return void placed.router.close();
+    }
     this.#place(placed);
-    const participants = [...this.#participants.values()];
-    for (const p of participants) p.link.notify('roomMoved', { routerRtpCapabilities: placed.router.rtpCapabilities });
-    this.log.info('room moved off a dead worker', {
-      room: this.name,
-      from: from.pid,
-      to: placed.media.pid,
-      participants: participants.length,
-    });
-    this.emit('moved', { from, to: placed.media, participants, at: new Date() });
+    await this.#relocate(from, [...this.#participants.values()], true);
+    this.#moving = undefined;
+  }
+
+  /**
+   * Places participants whose media died with `from` again, tells each
+   * (`roomMoved`) and reports the move, per worker they went to (`primary`:
+   * the room's own router moved, to the first of them).
+   */
+  async #relocate(from: MediaWorker, participants: readonly Participant[], primary: boolean): Promise<void> {
+    const moved = new Map<MediaWorker, Participant[]>(primary ? [[this.#media, []]] : []);
+    const span = this.#span;
+    for (const p of participants) {
+      if (!primary) p.dropMedia();
+      // Closed, or the primary died meanwhile: that move places everyone.
+      if (p.closed || this.#closed || span !== this.#span) continue;
+      try {
+        const { media, router } = await span.place(p, this.#expectedConsumers(p));
+        if (!moved.has(media)) moved.set(media, []);
+        moved.get(media)!.push(p);
+        p.link.notify('roomMoved', { routerRtpCapabilities: router.rtpCapabilities });
+      } catch (err) {
+        if (span !== this.#span) continue;
+        this.log.warn('cannot place a participant whose worker died', { room: this.name, participant: p.id, error: err as Error });
+        p.link.notify('roomClosed', { reason: 'workerDied' });
+        p.close('workerDied');
+      }
+    }
+    const at = new Date();
+    for (const [to, group] of moved) {
+      const isPrimary = primary && to === this.#media;
+      this.log.info(isPrimary ? 'room moved off a dead worker' : 'participants moved off a dead worker', {
+        room: this.name,
+        from: from.pid,
+        to: to.pid,
+        participants: group.length,
+      });
+      this.emit('moved', { from, to, participants: group, at, primary: isPrimary });
+    }
     this.#forwarder.update(true);
+  }
+
+  /** Consumers `p` will hold: one per sender it may hear (others who may send), at most a listener's cap. */
+  #expectedConsumers(p: Participant): number {
+    let senders = 0;
+    for (const other of this.#participants.values()) if (other !== p && other.role !== 'listener') senders++;
+    return Math.max(1, Math.min(consumerCap(this.forwardK, this.options.maxConsumersPerListener), senders));
   }
 
   /** The worker the room runs on (another one after a move). */
@@ -195,9 +271,20 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#router;
   }
 
-  /** Resolves once the room is on a live router (at once, unless it is moving). */
+  /** The room's routers on every worker it spans, their participants and pipes. */
+  get span(): RoomSpan {
+    return this.#span;
+  }
+
+  /** The worker `p` sits on. */
+  workerOf(p: Participant): MediaWorker {
+    return this.#span.slotOf(p).media;
+  }
+
+  /** Resolves once the room and its participants are on live routers (at once, unless something is moving). */
   async placed(): Promise<void> {
     await this.#moving;
+    await this.#movingLost;
   }
 
   get closed(): boolean {
@@ -222,28 +309,40 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#forwarder.setK(k);
   }
 
-  join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Participant {
-    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
-    if (this.#removed.has(grant.identity)) {
-      throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
-    }
-    // The same identity again (a second tab, a reconnect): the new session replaces the old.
-    const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
-    previous?.close('replaced');
-    if (this.#participants.size >= this.options.maxParticipants) {
-      throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
-    }
+  async join(grant: Grant, link: PeerLink, requestedAt = Date.now()): Promise<Participant> {
+    this.#admit(grant);
+    const participant = new Participant(grant.identity, grant.displayName, grant.role, link, { requestedAt });
+    // Where its media will live (another worker when this one is at its budget).
     clearTimeout(this.#emptyTimer);
-    const participant = new Participant(grant.identity, grant.displayName, grant.role, link, requestedAt);
+    try {
+      await this.#span.place(participant, this.#expectedConsumers(participant));
+      this.#admit(grant); // again: other joins and leaves went on meanwhile
+      // The same identity again (a second tab, a reconnect): the new session replaces the old.
+      const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
+      previous?.close('replaced');
+      if (this.#participants.size >= this.options.maxParticipants) {
+        throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
+      }
+    } catch (err) {
+      this.#span.release(participant);
+      this.#armEmptyTimer();
+      throw err;
+    }
     const displayName = grant.displayName;
     this.#broadcast('participantJoined', { participant: participant.info() });
     this.#participants.set(participant.id, participant);
-    this.#lastLevels = ''; // the next level report goes to everyone, the joiner included
-    this.#lastQuality = ''; // and the next connection quality report
+    this.#notices.joined(); // the next level and quality reports go to everyone, the joiner included
     participant.once('close', (reason) => this.#onParticipantClosed(participant, reason));
     this.log.info('participant joined', { room: this.name, participant: participant.id, displayName });
     this.emit('participantJoined', participant);
     return participant;
+  }
+
+  #admit(grant: Grant): void {
+    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing; join again`);
+    if (this.#removed.has(grant.identity)) {
+      throw new ChorusError('FORBIDDEN', `you were removed from room ${this.name}`);
+    }
   }
 
   /** Reasons a participant leaves without asking: their client is told it is out. */
@@ -252,6 +351,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #onParticipantClosed(participant: Participant, reason: LeaveReason): void {
     if (Room.#removedBy.has(reason)) participant.link.notify('participantLeft', { participantId: participant.id, reason });
     this.#participants.delete(participant.id);
+    this.#span.release(participant);
     if (participant.failedTransport) {
       // Why a transport failed is in the order of its states (ICE never connected? DTLS timed out?).
       this.log.warn('transport failed', { room: this.name, participant: participant.id, ...participant.failedTransport });
@@ -265,27 +365,12 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #armEmptyTimer(): void {
-    if (this.#closed || this.#participants.size > 0) return;
+    if (this.#closed || this.#participants.size > 0 || this.#holds > 0) return;
     clearTimeout(this.#emptyTimer);
     this.#emptyTimer = setTimeout(() => this.close('empty'), this.options.emptyRoomCloseDelayMs);
   }
 
-  #broadcast<
-    N extends
-      | 'participantJoined'
-      | 'participantLeft'
-      | 'producerPaused'
-      | 'producerResumed'
-      | 'speakers'
-      | 'dominantSpeaker'
-      | 'chatMessage'
-      | 'raisedHands'
-      | 'connectionQuality',
-  >(
-    name: N,
-    data: NotificationData<N>,
-    except?: Participant,
-  ): void {
+  #broadcast<N extends NotificationName>(name: N, data: NotificationData<N>, except?: Participant): void {
     for (const p of this.#participants.values()) if (p !== except) p.link.notify(name, data);
   }
 
@@ -295,13 +380,17 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
-    await this.#moving;
-    return participant.createTransport(this.#router, this.#media.webRtcServer, direction);
+    await this.placed();
+    const { router, media } = this.#span.slotOf(participant);
+    return participant.createTransport(router, media.webRtcServer, direction);
   }
 
   async produce(participant: Participant, transportId: string, rtpParameters: types.RtpParameters, paused: boolean) {
     const producer = await participant.produce(transportId, rtpParameters, paused);
-    await this.#speakers.addProducer(producer);
+    // The observers live on the primary router: a producer made elsewhere is piped there.
+    const observable = await this.#span.observable(participant, producer);
+    await this.#speakers.addProducer(observable);
+    this.emit('producer', participant, observable);
     if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
     // A new producer is idle until the level observer hears it: the policy must know it now.
     this.#forwarder.update(false);
@@ -323,6 +412,40 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
       this.#forwarder.update(true);
     }
+  }
+
+  /** Remote participants (mirrors, node stand-ins) by id. */
+  get remote(): ReadonlyMap<string, Participant> {
+    return this.#remote;
+  }
+
+  /**
+   * Adds a mirror (with its piped producer, on the primary router) or a node
+   * stand-in (its consumers follow the forwarding policy like anyone's); it
+   * leaves when closed.
+   */
+  async addRemote(p: Participant): Promise<void> {
+    if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing`);
+    this.#remote.set(p.id, p);
+    p.once('close', () => {
+      if (this.#remote.get(p.id) === p) this.#remote.delete(p.id);
+      this.#forwarder.update(true);
+    });
+    if (p.producer) await this.#speakers.addProducer(p.producer);
+    this.#forwarder.update(true);
+  }
+
+  /** Keeps the room open while nobody is here (a satellite of it has people); release() once. */
+  hold(): () => void {
+    this.#holds++;
+    clearTimeout(this.#emptyTimer);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#armEmptyTimer();
+    };
   }
 
   /** Posts `text` from `from` to everyone (rate-limited per participant). */
@@ -388,37 +511,12 @@ export class Room extends EventEmitter<RoomEvents> {
       if (p.producer && this.#speakers.tracker.get(p.producer.id)?.speaking) p.addSpeaking(this.options.levelIntervalMs);
     }
     this.#forwarder.update(false);
-    if (this.#levelsTimer) return; // a send is already due
-    const wait = Math.max(0, this.#lastLevelsAt + LEVELS_NOTIFY_MS - Date.now());
-    this.#levelsTimer = setTimeout(() => {
-      this.#levelsTimer = undefined;
-      this.#sendLevels();
-    }, wait);
+    this.#notices.levelsReported();
   }
-
-  /** Tells everyone who is speaking and how loud, if that changed since the last time. */
-  #sendLevels(): void {
-    if (this.#closed) return;
-    const levels = [...this.#participants.values()].flatMap((p) => {
-      const a = p.producer && !p.muted ? this.#speakers.tracker.get(p.producer.id) : undefined;
-      if (!a || !a.speaking) return [];
-      return [{ participantId: p.id, level: levelToUnit(a.level, this.options.speakingThresholdDbov), speaking: true }];
-    });
-    const key = JSON.stringify(levels);
-    if (key === this.#lastLevels) return;
-    this.#lastLevels = key;
-    this.#lastLevelsAt = Date.now();
-    this.#broadcast('speakers', { levels });
-  }
-
-  #lastQuality = '';
 
   /** Everyone's connection quality (from the stats sampler): told to everyone when it changed. */
   publishConnectionQuality(levels: NotificationData<'connectionQuality'>['levels']): void {
-    const key = JSON.stringify(levels);
-    if (this.#closed || key === this.#lastQuality) return;
-    this.#lastQuality = key;
-    this.#broadcast('connectionQuality', { levels });
+    this.#notices.connectionQuality(levels);
   }
 
   /** Closes every participant and the router. Idempotent; emits 'close' once. */
@@ -426,7 +524,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#emptyTimer);
-    clearTimeout(this.#levelsTimer);
+    this.#notices.close();
     this.#forwarder.close();
     const leave: LeaveReason =
       reason === 'workerDied' ? 'workerDied' : reason === 'closedByAdmin' ? 'roomClosed' : 'serverShutdown';
@@ -434,6 +532,8 @@ export class Room extends EventEmitter<RoomEvents> {
       if (reason !== 'empty') p.link.notify('roomClosed', { reason: leave });
       p.close(leave);
     }
+    for (const p of [...this.#remote.values()]) p.close(leave);
+    this.#span.close();
     this.#router.close();
     this.log.info('room closed', { room: this.name, reason });
     this.emit('close', reason);
@@ -444,10 +544,4 @@ interface Placement {
   media: MediaWorker;
   router: types.Router;
   speakers: SpeakerMonitor;
-}
-
-/** A speaking level (dBov) as 0..1 above the threshold, in steps of 0.1, for meters. */
-export function levelToUnit(dbov: number, thresholdDbov: number): number {
-  const unit = (dbov - thresholdDbov) / -thresholdDbov;
-  return Math.round(Math.min(1, Math.max(0, unit)) * 10) / 10;
 }

@@ -12,6 +12,7 @@ import type { WorkerPool } from '../media/workerPool.ts';
 import type { LeaveReason } from '../../protocol/messages.ts';
 import type { Participant, PeerLink } from './participant.ts';
 import { Room, type RoomCloseReason, type RoomMove, type RoomOptions } from './room.ts';
+import type { SpanWorkers } from './roomSpan.ts';
 
 export interface RegistryOptions extends RoomOptions {
   /** A room whose worker died waits this long for a live worker (e.g. the replacement) before it closes (ms). */
@@ -47,7 +48,7 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
     if (this.#closed) throw new ChorusError('SERVER_BUSY', 'this server is shutting down: try again in a moment');
     const room = await this.#getOrOpen(grant.room);
     await room.placed(); // a room moving off a dead worker: join it on its new one
-    return { room, participant: room.join(grant, link, requestedAt) };
+    return { room, participant: await room.join(grant, link, requestedAt) };
   }
 
   #getOrOpen(name: string): Promise<Room> {
@@ -62,7 +63,7 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
   }
 
   async #open(name: string): Promise<Room> {
-    const room = await Room.create(name, this.#routerSource, this.options, this.log.child('room'));
+    const room = await Room.create(name, this.#routerSource, this.#spanWorkers, this.options, this.log.child('room'));
     if (this.#closed) {
       room.close('serverShutdown');
       return room; // joining it fails with ROOM_CLOSED
@@ -84,6 +85,15 @@ export class RoomRegistry extends EventEmitter<RegistryEvents> {
   readonly #routerSource = async () => {
     if (this.#closed) throw new ChorusError('SERVER_BUSY', 'this server is shutting down');
     return this.pool.createRouter(mediaCodecs, { waitMs: this.options.moveWaitMs });
+  };
+
+  /** The workers a room may spread over, and a router on the one it chose (roomSpan.ts). */
+  readonly #spanWorkers: SpanWorkers = {
+    workers: () => this.pool.workers,
+    routerOn: async (media) => {
+      if (this.#closed) throw new ChorusError('SERVER_BUSY', 'this server is shutting down');
+      return (await this.pool.createRouter(mediaCodecs, { on: media })).router;
+    },
   };
 
   /** Closes every room (server shutdown). */

@@ -21,6 +21,7 @@ import {
 import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
+import type { RoomRouter } from '../cluster/roomRouter.ts';
 import { SerialQueue } from '../util/serialQueue.ts';
 import { turnCredentials } from '../media/turnCredentials.ts';
 import { ClientLink, type Send } from './clientLink.ts';
@@ -54,6 +55,8 @@ export interface SessionOptions {
   turn?: { urls: string[]; secret: string; ttlSeconds: number };
   /** How long a participant whose socket dropped is kept for a resume (ms). */
   resumeGraceMs: number;
+  /** Cluster mode: which node serves a room (WRONG_NODE for another's). Without it every room is served here. */
+  router?: RoomRouter;
 }
 
 /** A joined participant, with the link its sockets take turns to carry. */
@@ -173,7 +176,7 @@ export class PeerSession {
   }
 
   #toErrorBody(err: unknown): ErrorBody {
-    if (err instanceof ChorusError) return { code: err.code, message: err.message };
+    if (err instanceof ChorusError) return { code: err.code, message: err.message, ...(err.data === undefined ? {} : { data: err.data }) };
     // mediasoup rejects bad parameters with TypeError / UnsupportedError / InvalidStateError.
     if (err instanceof Error && /TypeError|UnsupportedError|InvalidStateError/.test(err.name)) {
       return { code: 'MEDIA_ERROR', message: err.message };
@@ -224,6 +227,7 @@ export class PeerSession {
         throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
       }
       const grant = await this.tokens.verify(token, roomName);
+      await this.options.router?.route(grant.room);
       const link = new ClientLink({ graceMs: this.options.resumeGraceMs }, () => participant.close('disconnected'));
       const { room, participant } = await this.registry.join(grant, link, requestedAt);
       if (this.#closed) {
@@ -258,6 +262,7 @@ export class PeerSession {
         audio: { maxBitrate: this.options.audioMaxBitrate },
         resume: { token: link.resumeToken, graceMs: this.options.resumeGraceMs },
         raisedHands: room.hands.list(),
+        ...(this.options.router ? { cluster: { nodes: this.options.router.nodeUrls() } } : {}),
       };
     },
 

@@ -28,6 +28,8 @@ export interface SignalingOptions extends SessionOptions, FrontDoorOptions {
   joinTimeoutMs: number;
   /** A socket with more than this many bytes waiting to be sent is closed. */
   maxBufferedBytes: number;
+  /** Cluster mode: the origins of every node's pages, allowed too (a page of one node follows WRONG_NODE to another). */
+  clusterOrigins?: () => string[];
 }
 
 interface Connection {
@@ -60,7 +62,8 @@ export class SignalingServer {
       maxPayload: options.maxMessageBytes * 16,
       // Before the upgrade: a page from another site (403), too many sockets from one address (429).
       verifyClient: ({ origin, req }, done) => {
-        if (!originAllowed(origin, req.headers.host, options.allowedOrigins)) {
+        const fromNode = origin !== undefined && (options.clusterOrigins?.().includes(origin) ?? false);
+        if (!fromNode && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
           metrics?.wsRefused('origin');
           log.info('WebSocket refused: origin not allowed', { origin });
           return done(false, 403, 'Origin not allowed');

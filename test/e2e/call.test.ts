@@ -3,7 +3,7 @@
 // participant, each carrying that participant's tone (frequency analysis) and
 // actually playing, and never its own voice.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type InRoom, cspViolations, hearing, joinRoomInBrowsers } from '../support/browser.ts';
+import { type InRoom, cspViolations, eventually, joinRoomInBrowsers, tonesPlayed } from '../support/browser.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 
 const tones = [440, 660, 880] as const;
@@ -12,17 +12,7 @@ type Tone = (typeof tones)[number];
 let chorus: TestChorus;
 const people = new Map<Tone, InRoom>();
 
-/**
- * What this page plays, element by element: the participant id each remote
- * <audio> element belongs to → the tone it plays (null when it plays none of
- * ours loud enough, or is not actually playing).
- */
-async function heardBy(tone: Tone): Promise<Record<string, Tone | null>> {
-  const heard = await hearing(people.get(tone)!.page);
-  return Object.fromEntries(
-    Object.entries(heard).map(([id, h]) => [id, h.playing && h.db > -60 ? (tones.find((t) => Math.abs(t - h.hz) < 15) ?? null) : null]),
-  );
-}
+const heardBy = (tone: Tone) => tonesPlayed(people.get(tone)!.page, tones);
 
 /** What page `tone` should play: one element per other participant (but those in `absent`), each with that participant's tone. */
 function expectedFor(tone: Tone, absent: Tone[] = []): Record<string, Tone> {
@@ -31,13 +21,6 @@ function expectedFor(tone: Tone, absent: Tone[] = []): Record<string, Tone> {
 
 const withoutSilent = (h: Record<string, Tone | null>) => Object.fromEntries(Object.entries(h).filter(([, t]) => t !== null));
 const same = (a: object, b: object) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last) && Date.now() < end) last = await probe();
-  return last;
-}
 
 beforeAll(async () => {
   chorus = await startTestChorus();

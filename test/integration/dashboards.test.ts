@@ -3,14 +3,15 @@
 // every dashboard is evaluated through Prometheus's HTTP API; each must succeed
 // and return finite values, above 0 for everything the call exercises. Also: the provisioned JSON is exactly what the
 // typed sources (grafana/src, checked by tsc against @grafana/schema) produce.
+// The cluster dashboard is checked against two nodes in clusterDashboard.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboards } from '../../grafana/src/index.ts';
-import { queriesOf } from '../../grafana/src/panels.ts';
+import { clusterOnly, dashboards } from '../../grafana/src/index.ts';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { projectRoot } from '../../sfu/paths.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
+import { checkDashboard, problems } from '../support/dashboardCheck.ts';
 import { NodePeer } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { type TestPrometheus, startPrometheus } from '../support/prometheus.ts';
@@ -32,9 +33,6 @@ const zeroInAHealthyCall = new Set([
   'chorus_db_dropped_writes_total',
   'chorus_db_queued_writes',
 ]);
-
-/** Dashboard variables as Grafana would fill them with "All". */
-const fillVariables = (expr: string) => expr.replaceAll('$worker', '.*');
 
 beforeAll(async () => {
   chorus = await startTestChorus({ metrics: { statsIntervalMs: 500 } });
@@ -71,38 +69,13 @@ describe('Grafana dashboards', () => {
     }
   });
 
-  for (const [file, d] of Object.entries(dashboards)) {
+  for (const [file, d] of Object.entries(dashboards).filter(([f]) => !clusterOnly.has(f))) {
     it(`${file}: every panel query returns finite values from a real Prometheus, above 0 where the call moves them`, async () => {
-      const queries = queriesOf(d);
-      expect(queries.length).toBeGreaterThan(5);
-      const empty: string[] = [];
-      const notFinite: string[] = [];
-      const notPositive: string[] = [];
-      for (const expr of queries) {
-        const data = await prometheus.query(fillVariables(expr));
-        const values = (data.result as { value: [number, string] }[]).map((r) => Number(r.value[1]));
-        if (values.length === 0) empty.push(expr);
-        // NaN (e.g. a quantile of a histogram with no observations in the window) or ±Inf is no answer.
-        if (!values.every(Number.isFinite)) notFinite.push(`${expr} = ${values.join(', ')}`);
-        // The call moves every metric but those a healthy loopback call keeps at 0:
-        // each other panel must show a value above 0 (traffic, joins, CPU, samples, the error).
-        const metrics = expr.match(/chorus_\w+/g) ?? [];
-        if (!metrics.some((m) => zeroInAHealthyCall.has(m)) && !values.some((v) => v > 0)) notPositive.push(`${expr} = ${values.join(', ')}`);
-      }
-      expect(empty, 'queries without series').toEqual([]);
-      expect(notFinite, 'queries with NaN or infinite values').toEqual([]);
-      expect(notPositive, 'queries the call should move, at 0').toEqual([]);
-      // The histograms behind quantile panels got samples during the call (a quantile alone can hide an empty window).
-      for (const histogram of new Set(queries.flatMap((e) => e.match(/chorus_\w+(?=_bucket)/g) ?? []))) {
-        const count = await prometheus.query(`sum(increase(${histogram}_count[5m]))`);
-        expect(Number((count.result as { value: [number, string] }[])[0]?.value[1] ?? 0), `${histogram} samples`).toBeGreaterThan(0);
-      }
-      // Variables: label_values(metric, label) must find values.
-      for (const v of d.templating?.list ?? []) {
-        const m = /^label_values\((\w+), (\w+)\)$/.exec(String(v.query));
-        expect(m, `variable ${v.name} uses label_values(metric, label)`).not.toBeNull();
-        expect((await prometheus.query(`count by (${m![2]}) (${m![1]})`)).result.length).toBeGreaterThan(0);
-      }
+      const found = await checkDashboard(prometheus, d, zeroInAHealthyCall);
+      expect(found.queries.length).toBeGreaterThan(5);
+      // Each query has series, finite values, and above 0 for everything the call moves (all but
+      // what a healthy loopback call keeps at 0); quantile histograms got samples; variables find values.
+      expect(problems(found)).toEqual({});
     });
   }
 });

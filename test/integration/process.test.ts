@@ -1,61 +1,19 @@
 // Chorus as a user runs it (`npm start` = node --import tsx sfu/main.ts): with no
 // database configured it uses the embedded PostgreSQL; bad config stops it with
 // one clear message; SIGTERM stops it cleanly.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
-import { projectRoot } from '../../sfu/paths.ts';
 import { PGlite } from '@electric-sql/pglite';
-import type { JoinTarget } from '../support/joinTarget.ts';
+import { devTokenTarget, killChorusProcesses, loopbackEnv, startChorusProcess } from '../support/chorusProcess.ts';
 import { NodePeer } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { until } from '../support/wait.ts';
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-
-function startChorusProcess(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
-    cwd: projectRoot,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-/** Joins a running process as its web client does: tokens from POST /dev/token. */
-function devTokenTarget(url: string): JoinTarget {
-  return {
-    wsUrl: `${url.replace('http', 'ws')}/ws`,
-    async token(room, name, role = 'speaker') {
-      const res = await fetch(`${url}/dev/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ room, name, role }),
-      });
-      if (!res.ok) throw new Error(`dev token: ${res.status}`);
-      return ((await res.json()) as { token: string }).token;
-    },
-  };
-}
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
+afterEach(killChorusProcesses);
 
 describe('the chorus process', () => {
   it('refuses to start on a bad config, naming every problem', async () => {
@@ -68,14 +26,7 @@ describe('the chorus process', () => {
 
   it('starts with the embedded database when DATABASE_URL is not set, serves a call, stops on SIGTERM with every row written, and restarts on the same data', async () => {
     const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-embedded-')), 'pgdata');
-    const env = {
-      CHORUS_HTTP_HOST: '127.0.0.1',
-      CHORUS_HTTP_PORT: '0',
-      CHORUS_WORKERS: '1',
-      CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-      CHORUS_RTC_PORT_BASE: '0',
-      CHORUS_EMBEDDED_DB_DIR: dataDir,
-    };
+    const env = { ...loopbackEnv(0), CHORUS_EMBEDDED_DB_DIR: dataDir };
     const run = startChorusProcess(env);
     await until(() => /listening on (http:\S+)/.test(run.output()), 'Chorus to listen', 30_000);
     const url = /listening on (http:\S+)/.exec(run.output())![1]!;

@@ -116,7 +116,7 @@ describe('the write queue while the database is down', () => {
       dbDropped: () => results.dropped++,
     });
     r.attach(registry as unknown as RoomRegistry);
-    const room = (name: string) => ({ id: randomUUID(), name, media: { pid: 4242 }, createdAt: new Date() });
+    const room = (name: string) => ({ id: randomUUID(), name, media: { pid: 4242 }, workerOf: () => ({ pid: 4242 }), createdAt: new Date() });
     const person = (name: string) => ({ id: randomUUID(), displayName: name, joinedAt: new Date() });
     return {
       r,

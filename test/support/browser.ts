@@ -132,34 +132,57 @@ export interface InRoom extends BrowserParticipant {
 }
 
 /**
+ * Where pages open a room: a base URL, and how to learn the participant id the
+ * server gave a person (a Chorus of the test's own is asked directly; cluster
+ * nodes, separate processes, through their admin API).
+ */
+export interface CallSite {
+  url: string;
+  participantId(room: string, name: string): Promise<string>;
+}
+
+const siteOf = (c: TestChorus | CallSite): CallSite =>
+  'rooms' in c
+    ? { url: c.url, participantId: async (room, name) => [...c.rooms.rooms.get(room)!.participants.values()].find((x) => x.displayName === name)!.id }
+    : c;
+
+/**
  * Opens one browser per person, each joining `room` by URL as a shared link
- * does (dev-mode token), with a fake microphone playing `hz` (0 = silence).
+ * does (dev-mode token), with a fake microphone playing `hz` (0 = silence),
+ * from the site's URL or the person's own `url` (another cluster node's page).
  * Each page then gets a click, as a person would give it: on "enable audio"
  * when autoplay is blocked, else anywhere; it also lets the test's own
  * AudioContext start. Pages join one after another, so the first one is the
  * room's moderator (dev tokens: the first person in an empty room).
  */
 export async function joinRoomInBrowsers<Name extends string>(
-  chorus: TestChorus,
+  chorus: TestChorus | CallSite,
   room: string,
-  people: readonly { name: Name; hz: number; role?: 'speaker' | 'listener' }[],
+  people: readonly { name: Name; hz: number; role?: 'speaker' | 'listener'; url?: string }[],
   {
     bypassCSP = false,
     extraArgs = [],
     beforeJoin,
   }: { bypassCSP?: boolean; extraArgs?: string[]; beforeJoin?(page: Page, name: Name): Promise<void> } = {},
 ): Promise<Record<Name, InRoom>> {
+  const site = siteOf(chorus);
   const dir = tempDir();
   const joined = {} as Record<Name, InRoom>;
-  for (const { name, hz, role } of people) {
+  for (const { name, hz, role, url = site.url } of people) {
     const p = await launchParticipant(toneWav(dir, hz), extraArgs, { bypassCSP });
     await beforeJoin?.(p.page, name);
-    await p.page.goto(`${chorus.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
-    await p.page.locator('[data-testid="call"][data-phase="joined"]').waitFor();
+    await p.page.goto(`${url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
+    await p.page
+      .locator('[data-testid="call"][data-phase="joined"]')
+      .waitFor()
+      .catch(async (err: Error) => {
+        // Say what the page says, and what its Content-Security-Policy blocked.
+        const shown = await p.page.getByRole('alert').allInnerTexts().catch(() => []);
+        throw new Error(`${name} did not join at ${url}: ${err.message.split('\n')[0]}; the page shows ${JSON.stringify(shown)}; CSP blocked ${JSON.stringify(await cspViolations(p.page).catch(() => []))}`);
+      });
     const enable = p.page.getByTestId('enable-audio');
     await ((await enable.isVisible()) ? enable.click() : p.page.locator('h1').click());
-    const participants = chorus.rooms.rooms.get(room)!.participants.values();
-    joined[name] = { ...p, id: [...participants].find((x) => x.displayName === name)!.id };
+    joined[name] = { ...p, id: await site.participantId(room, name) };
   }
   return joined;
 }
@@ -180,6 +203,26 @@ export async function watchReconnecting(page: Page): Promise<void> {
 /** Whether the page showed "Reconnecting…" since watchReconnecting. */
 export function sawReconnecting(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { __sawReconnecting?: boolean }).__sawReconnecting === true);
+}
+
+/**
+ * What this page plays, element by element: the participant id each remote
+ * <audio> element belongs to → which of `tones` it carries (null when it plays
+ * none of them loud enough, or is not actually playing).
+ */
+export async function tonesPlayed<Tone extends number>(page: Page, tones: readonly Tone[]): Promise<Record<string, Tone | null>> {
+  const heard = await hearing(page);
+  return Object.fromEntries(
+    Object.entries(heard).map(([id, h]) => [id, h.playing && h.db > -60 ? (tones.find((t) => Math.abs(t - h.hz) < 15) ?? null) : null]),
+  );
+}
+
+/** Probes until `ok` (or `ms` have passed) and returns the last value, for an expect that then says what it was. */
+export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last = await probe();
+  while (!ok(last) && Date.now() < end) last = await probe();
+  return last;
 }
 
 /** Whether `page` plays `hz` (±15 Hz, above -60 dB) from the element of participant `from`. */

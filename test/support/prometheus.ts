@@ -1,4 +1,4 @@
-// A throwaway Prometheus server (Debian's `prometheus`) scraping one target.
+// A throwaway Prometheus server (Debian's `prometheus`) scraping one target or several (cluster nodes).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -19,17 +19,18 @@ export interface TestPrometheus {
   url: string;
   /** Evaluates PromQL now; throws on a query error. */
   query(expr: string): Promise<{ resultType: string; result: unknown[] }>;
-  /** Scrapes completed of the target so far. */
+  /** Scrapes completed so far of the target scraped least. */
   scrapes(): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(target: string, scrapeInterval = '1s'): Promise<TestPrometheus> {
+export async function startPrometheus(target: string | readonly string[], scrapeInterval = '1s'): Promise<TestPrometheus> {
+  const targets = (typeof target === 'string' ? [target] : target).map((t) => `'${t}'`).join(', ');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-prom-'));
   const config = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(
     config,
-    `global:\n  scrape_interval: ${scrapeInterval}\n  evaluation_interval: ${scrapeInterval}\nscrape_configs:\n  - job_name: chorus\n    static_configs:\n      - targets: ['${target}']\n`,
+    `global:\n  scrape_interval: ${scrapeInterval}\n  evaluation_interval: ${scrapeInterval}\nscrape_configs:\n  - job_name: chorus\n    static_configs:\n      - targets: [${targets}]\n`,
   );
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -57,7 +58,7 @@ export async function startPrometheus(target: string, scrapeInterval = '1s'): Pr
     url,
     query,
     async scrapes() {
-      const up = (await query('count_over_time(up[10m])')).result as { value: [number, string] }[];
+      const up = (await query('min(count_over_time(up[10m]))')).result as { value: [number, string] }[];
       return up.length ? Number(up[0]!.value[1]) : 0;
     },
     async stop() {

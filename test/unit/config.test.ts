@@ -106,6 +106,19 @@ describe('config', () => {
     expect(ok.auth).toMatchObject({ devTokens: false, secret: 's'.repeat(32) });
   });
 
+  it('cluster mode (CHORUS_REDIS_URL) needs a shared auth secret and this node\'s public URL, even in dev mode', () => {
+    expect(problemsOf(() => loadConfig({ env: { CHORUS_REDIS_URL: 'redis://10.0.0.5:6379' } }))).toEqual([
+      'auth.secret: set auth.secret (CHORUS_AUTH_SECRET), the same on every node: it is required in cluster mode (cluster.redisUrl)',
+      'cluster.publicUrl: set cluster.publicUrl (CHORUS_PUBLIC_URL), the address browsers use for this node: it is required in cluster mode',
+    ]);
+    const env = { CHORUS_REDIS_URL: 'redis://10.0.0.5:6379', CHORUS_AUTH_SECRET: 's'.repeat(32), CHORUS_PUBLIC_URL: 'https://a.example:3001', CHORUS_NODE_ID: '7' };
+    expect(loadConfig({ env }).cluster).toMatchObject({ redisUrl: env.CHORUS_REDIS_URL, publicUrl: env.CHORUS_PUBLIC_URL, nodeId: '7' });
+    expect(problemsOf(() => loadConfig({ env: { ...env, CHORUS_REDIS_URL: 'http://x' } }))[0]).toMatch(/^cluster\.redisUrl: .*\(from env CHORUS_REDIS_URL\)/);
+    expect(problemsOf(() => loadConfig({ env: { ...env, CHORUS_NODE_ID: 'a b' } }))[0]).toMatch(/^cluster\.nodeId: /);
+    // One node alone needs none of it.
+    expect(loadConfig({ env: {} }).cluster.redisUrl).toBe('');
+  });
+
   it('rejects a database URL that is not postgres', () => {
     expect(problemsOf(() => loadConfig({ env: { DATABASE_URL: 'mysql://x@y/z' } }))[0]).toMatch(/^database\.url/);
   });

@@ -1,8 +1,10 @@
 // The deployable stack, validated as far as this machine allows (no Docker
 // engine runs here; see README): the compose file, the Dockerfile and the
 // Prometheus config agree with each other and with Chorus's own config.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +12,11 @@ import { envOverrides, loadConfig } from '../../sfu/config/load.ts';
 import { projectRoot } from '../../sfu/paths.ts';
 
 const read = (f: string) => fs.readFileSync(path.join(projectRoot, f), 'utf8');
-const compose = YAML.parse(read('docker/compose.yml'));
+// Merge keys: both Chorus nodes share one anchor (x-chorus, x-chorus-env), as compose reads them.
+const compose = YAML.parse(read('docker/compose.yml'), { merge: true });
 const dockerfile = read('docker/Dockerfile');
+/** The Chorus nodes of the stack (a cluster on one Redis), by service name; `chorus` is node a. */
+const nodeServices = ['chorus', 'chorus-b'] as const;
 const chorus = compose.services.chorus;
 
 /** docker/turnserver.conf as option → values ("key=value" or a bare flag). */
@@ -55,14 +60,14 @@ function cidrRange(cidr: string): [bigint, bigint] {
 }
 
 describe('docker/compose.yml', () => {
-  it('has the whole stack: chorus, postgres, prometheus, grafana, coturn', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['chorus', 'coturn', 'grafana', 'postgres', 'prometheus']);
+  it('has the whole stack: two chorus nodes, redis, postgres, prometheus, grafana, coturn', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['chorus', 'chorus-b', 'coturn', 'grafana', 'postgres', 'prometheus', 'redis']);
   });
 
-  /** Chorus's environment as compose would pass it: defaults applied, required variables from `given`. */
-  const composeEnv = (given: Record<string, string>) =>
+  /** A Chorus node's environment as compose would pass it: defaults applied, required variables from `given`. */
+  const composeEnv = (given: Record<string, string>, service: (typeof nodeServices)[number] = 'chorus') =>
     Object.fromEntries(
-      Object.entries(chorus.environment as Record<string, string>).map(([k, v]) => [
+      Object.entries(compose.services[service].environment as Record<string, string>).map(([k, v]) => [
         k,
         v
           .replace(/\$\{(\w+):-([^}]*)\}/g, (_m, name: string, def: string) => given[name] ?? def)
@@ -75,16 +80,58 @@ describe('docker/compose.yml', () => {
   const realSecrets = { CHORUS_AUTH_SECRET: 'kq3VJ9v0xW2pZr7TnB4yL8sHcF1mD6aE', TURN_SECRET: 'u7Hc2Kd9Qw4Lx1Vb' };
 
   it('sets only environment variables Chorus reads, with values its config accepts', () => {
-    for (const name of Object.keys(chorus.environment)) expect(Object.keys(envOverrides), name).toContain(name);
-    // Validate as Chorus would at startup, with the secrets an operator sets.
-    const config = loadConfig({ env: composeEnv(realSecrets) });
-    expect(config.database.url).toMatch(/@postgres:5432\//);
-    expect(config.turn.urls.length).toBe(2);
+    for (const service of nodeServices) {
+      for (const name of Object.keys(compose.services[service].environment)) expect(Object.keys(envOverrides), `${service}: ${name}`).toContain(name);
+      // Validate as Chorus would at startup, with the secrets an operator sets.
+      const config = loadConfig({ env: composeEnv(realSecrets, service) });
+      expect(config.database.url).toMatch(/@postgres:5432\//);
+      expect(config.turn.urls.length).toBe(2);
+    }
+  });
+
+  it('runs the two nodes as one cluster: one Redis, one auth secret, their own ids, HTTP ports, RTC ports and public URLs', () => {
+    const configs = nodeServices.map((service) => loadConfig({ env: composeEnv(realSecrets, service) }));
+    for (const [i, service] of nodeServices.entries()) {
+      const config = configs[i]!;
+      const env = compose.services[service].environment as Record<string, string>;
+      expect(env.CHORUS_AUTH_SECRET, `${service} shares node a's auth secret`).toBe(chorus.environment.CHORUS_AUTH_SECRET);
+      expect(compose.services[service].depends_on).toEqual(expect.arrayContaining(['postgres', 'redis']));
+      const redis = new URL(config.cluster.redisUrl);
+      expect(compose.services[redis.hostname], `${service}'s Redis is a service`).toBeDefined();
+      expect(Number(redis.port || 6379)).toBe(6379);
+      // Browsers reach the node at its public URL: the host port published for its HTTP port.
+      const publicPort = Number(new URL(config.cluster.publicUrl).port);
+      expect(compose.services[service].ports).toContain(`${publicPort}:${config.http.port}`);
+      expect(publicPort).toBe(config.http.port);
+    }
+    expect(new Set(configs.map((c) => c.cluster.nodeId)).size).toBe(2);
+    expect(new Set(configs.map((c) => c.http.port)).size).toBe(2);
+    // Their RTC port ranges do not overlap.
+    const [a, b] = configs.map((c) => [c.media.rtcPortBase, c.media.rtcPortBase + Number(c.media.workers) - 1] as const);
+    expect(a![1] < b![0] || b![1] < a![0]).toBe(true);
+    // Redis keeps nothing that must survive it (README: what Redis holds), and is not published.
+    expect(compose.services.redis.command).toEqual(['redis-server', '--save', '', '--appendonly', 'no']);
+    expect(compose.services.redis.ports).toBeUndefined();
+  });
+
+  it('publishes every host port once', () => {
+    const hostPorts = Object.values(compose.services as Record<string, { ports?: string[] }>).flatMap((svc) =>
+      (svc.ports ?? []).flatMap((p) => {
+        // "host[-range]:container[-range][/proto]"
+        const [mapping, proto = 'tcp'] = p.split('/') as [string, string?];
+        const [lo, hi = lo] = mapping.split(':')[0]!.split('-').map(Number) as [number, number?];
+        return Array.from({ length: hi! - lo + 1 }, (_, i) => `${lo + i}/${proto}`);
+      }),
+    );
+    expect(hostPorts.length).toBeGreaterThan(8);
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
   it('runs Chorus with dev tokens off, refusing to start without real secrets', () => {
-    expect(chorus.environment.CHORUS_DEV_TOKENS).toBe('false');
-    expect(loadConfig({ env: composeEnv(realSecrets) }).auth.devTokens).toBe(false);
+    for (const service of nodeServices) {
+      expect(compose.services[service].environment.CHORUS_DEV_TOKENS, service).toBe('false');
+      expect(loadConfig({ env: composeEnv(realSecrets, service) }).auth.devTokens).toBe(false);
+    }
     // No secret has a default: compose itself stops without them ...
     expect(() => composeEnv({ TURN_SECRET: realSecrets.TURN_SECRET })).toThrow(/requires CHORUS_AUTH_SECRET/);
     expect(() => composeEnv({ CHORUS_AUTH_SECRET: realSecrets.CHORUS_AUTH_SECRET })).toThrow(/requires TURN_SECRET/);
@@ -102,18 +149,39 @@ describe('docker/compose.yml', () => {
     expect(loadConfig({ env: composeEnv(realSecrets) }).turn.ttlSeconds).toBeLessThanOrEqual(3600);
   });
 
-  it('publishes one UDP and one TCP port per worker, the ones the Dockerfile exposes', () => {
-    const workers = Number(chorus.environment.CHORUS_WORKERS);
-    const base = Number(chorus.environment.CHORUS_RTC_PORT_BASE);
-    const range = `${base}-${base + workers - 1}`;
-    expect(chorus.ports).toEqual(expect.arrayContaining([`${range}:${range}/udp`, `${range}:${range}/tcp`]));
-    expect(dockerfile).toContain(`EXPOSE 3000 ${range}/udp ${range}/tcp`);
+  it('publishes one UDP and one TCP port per worker of each node, node a\'s the ones the Dockerfile exposes', () => {
+    for (const service of nodeServices) {
+      const env = compose.services[service].environment;
+      const workers = Number(env.CHORUS_WORKERS);
+      const base = Number(env.CHORUS_RTC_PORT_BASE);
+      const range = `${base}-${base + workers - 1}`;
+      expect(compose.services[service].ports, service).toEqual(expect.arrayContaining([`${range}:${range}/udp`, `${range}:${range}/tcp`]));
+      if (service === 'chorus') expect(dockerfile).toContain(`EXPOSE 3000 ${range}/udp ${range}/tcp`);
+    }
+  });
+
+  it('checks health on the node\'s own HTTP port (the Dockerfile\'s HEALTHCHECK, run against a server on that port)', async () => {
+    const script = /^HEALTHCHECK .* CMD node -e "(.+)"$/m.exec(dockerfile)?.[1];
+    expect(script).toBeDefined();
+    const server = http.createServer((req, res) => res.writeHead(req.url === '/healthz' ? 200 : 404).end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const run = (env: Record<string, string>) =>
+      new Promise<number | null>((resolve) => execFile(process.execPath, ['-e', script!], { env: { PATH: process.env.PATH!, ...env } }, (err) => resolve(err ? (err.code as number) : 0)));
+    try {
+      expect(await run({ CHORUS_HTTP_PORT: String(port) })).toBe(0);
+      expect(await run({ PORT: String(port) })).toBe(0);
+      expect(await run({ CHORUS_HTTP_PORT: String(port === 1 ? 2 : 1) })).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 
   it('gives coturn the same TURN secret as Chorus, and its config file', () => {
     const secretExpr = /\$\{TURN_SECRET:\?[^}]*\}/;
     const chorusSecret = String(chorus.environment.CHORUS_TURN_SECRET).match(secretExpr)?.[0];
     expect(chorusSecret).toBeDefined();
+    for (const service of nodeServices) expect(compose.services[service].environment.CHORUS_TURN_SECRET).toBe(chorus.environment.CHORUS_TURN_SECRET);
     const coturn = compose.services.coturn;
     expect(coturn.command).toContain(`--static-auth-secret=${chorusSecret}`);
     const conf = coturn.command[coturn.command.indexOf('-c') + 1];
@@ -147,9 +215,11 @@ describe('docker/compose.yml', () => {
     }
   });
 
-  it('points Prometheus at the chorus service port, in a config promtool accepts', () => {
+  it('points Prometheus at every chorus node\'s HTTP port, in a config promtool accepts', () => {
     const prom = YAML.parse(read('docker/prometheus.yml'));
-    expect(prom.scrape_configs[0].static_configs[0].targets).toEqual(['chorus:3000']);
+    expect(prom.scrape_configs[0].static_configs[0].targets).toEqual(
+      nodeServices.map((service) => `${service}:${loadConfig({ env: composeEnv(realSecrets, service) }).http.port}`),
+    );
     expect(chorus.ports).toContain('3000:3000');
     const out = execFileSync('promtool', ['check', 'config', path.join(projectRoot, 'docker/prometheus.yml')], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
