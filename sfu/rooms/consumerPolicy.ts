@@ -58,10 +58,13 @@ export function consumersFor(order: readonly string[], ownProducerId: string | u
 
 /**
  * What changes in the room's order matter to its listeners: the set of its
- * first `cap + 1` producers (each listener holds the first `cap` not its own).
+ * first `cap` producers (what a listener outside them holds) and the set of its
+ * first `cap + 1` (what one of them holds: those but its own). While both stay
+ * the same, so does every listener's set, whatever the order within them.
  */
 export function warmSetKey(order: readonly string[], cap: number): string {
-  return [...order.slice(0, cap + 1)].sort().join();
+  const set = (n: number) => [...order.slice(0, n)].sort().join();
+  return `${set(cap)}|${set(cap + 1)}`;
 }
 
 /** Which consumers to close and which producers to consume, given what a listener holds. */

@@ -69,8 +69,15 @@ describe('least recently heard leaves first', () => {
     expect(plan).toEqual({ close: ['c-a'], create: ['f'] });
   });
 
-  it("the set's key changes only when who is in the first cap + 1 changes, not their order", () => {
-    expect(warmSetKey(['a', 'b', 'c', 'd'], 2)).toBe(warmSetKey(['c', 'a', 'b', 'd'], 2));
-    expect(warmSetKey(['a', 'b', 'c', 'd'], 2)).not.toBe(warmSetKey(['a', 'b', 'd', 'c'], 2));
+  it("the room's key changes exactly when some listener's set would: who is in the first cap, or the first cap + 1", () => {
+    const key = (order: string[]) => warmSetKey(order, 2);
+    // Order within the first two, or beyond the third: nobody's set changes.
+    expect(key(['a', 'b', 'c', 'd'])).toBe(key(['b', 'a', 'c', 'd']));
+    expect(key(['a', 'b', 'c', 'd', 'e'])).toBe(key(['a', 'b', 'c', 'e', 'd']));
+    // c overtakes b (a switch: c starts as b stops): a listener outside holds {a, c} now, not {a, b}.
+    expect(key(['a', 'b', 'c', 'd'])).not.toBe(key(['a', 'c', 'b', 'd']));
+    expect(consumersFor(['a', 'c', 'b', 'd'], 'd', 2)).not.toEqual(consumersFor(['a', 'b', 'c', 'd'], 'd', 2));
+    // d enters the first three: a's set ({b, c} then {b, d}) changes.
+    expect(key(['a', 'b', 'c', 'd'])).not.toBe(key(['a', 'b', 'd', 'c']));
   });
 });
