@@ -183,6 +183,7 @@ export async function startChorus(config: Config, log: Logger, { webRoot = webDi
             tokens,
             ttlSeconds: config.auth.devTokenTtlSeconds,
             occupants: (room: string) => rooms.rooms.get(room)?.participants.size ?? 0,
+            claimModerator: cluster ? (room: string, claimMs: number) => cluster!.claimDevModerator(room, claimMs) : undefined,
             limit: limit('POST /dev/token', config.http.rateLimits.devToken),
           }
         : undefined,

@@ -37,6 +37,12 @@ export interface Cluster extends ClusterState {
   origins(): string[];
   /** Signaling URLs of every node: the web page may connect to them (CSP). */
   nodeUrls(): string[];
+  /**
+   * Dev tokens: may this node hand out the moderator token of `room` (nobody
+   * else owns it, nobody claimed it in the last `claimMs` on any node)? False
+   * while Redis is unreachable (no new rooms then anyway).
+   */
+  claimDevModerator(room: string, claimMs: number): Promise<boolean>;
   /** SIGTERM: tell the others we take no new rooms (before the rooms close). */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -67,7 +73,8 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
     log,
     onError,
   );
-  const router = new ClusterRouter(redis, new RoomLeases(redis.client, config.leaseMs), nodes, rooms, config, log, metrics);
+  const leases = new RoomLeases(redis.client, config.leaseMs);
+  const router = new ClusterRouter(redis, leases, nodes, rooms, config, log, metrics);
   const link = new NodeLink(redis, nodeId, log.child('link'));
   const octo = new Octo(redis, link, nodes, rooms, { maxParticipantsPerNodePerRoom: config.maxParticipantsPerNodePerRoom, leaseMs: config.leaseMs, pipe }, log.child('octo'));
   router.span = octo;
@@ -88,6 +95,7 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
     origins: () => nodes.nodes.map((n) => new URL(n.publicUrl).origin),
     nodeUrls: () => router.nodeUrls(),
     drain: () => nodes.setDraining(),
+    claimDevModerator: (room, claimMs) => leases.claimDevModerator(room, nodeId, claimMs).catch(() => false),
     async close() {
       octo.close();
       await link.close();

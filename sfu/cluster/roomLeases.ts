@@ -39,6 +39,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('EXISTS', KEYS[2]) == 0 
 end
 return 0`;
 
+/**
+ * Dev tokens' "first person in an empty room is its moderator", across nodes.
+ * KEYS: the room's lease, its moderator claim; ARGV: this node, claim ms. The
+ * claim is granted when no other node owns the room and nobody claimed it in
+ * the last claim ms (whichever node was asked).
+ */
+const CLAIM_DEV_MODERATOR = `
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0`;
+
+export const devModeratorKey = (room: string) => `chorus:devmod:${room}`;
+
 export type RenewResult = 'renewed' | 'retaken' | 'lost';
 
 export class RoomLeases {
@@ -50,6 +64,11 @@ export class RoomLeases {
   /** The node that owns `room` now, if any. */
   owner(room: string): Promise<string | null> {
     return this.redis.get(roomKey(room));
+  }
+
+  /** Whether a dev token asked of `node` for `room` may be its moderator (see CLAIM_DEV_MODERATOR). */
+  async claimDevModerator(room: string, node: string, claimMs: number): Promise<boolean> {
+    return (await this.redis.eval(CLAIM_DEV_MODERATOR, 2, roomKey(room), devModeratorKey(room), node, claimMs)) === 1;
   }
 
   /** Gives `room` to `node` if nobody owns it (true), atomically. */

@@ -5,7 +5,9 @@
 // `listener`. The rule: a speaker's token is a *moderator* token when the room
 // has nobody in it at that moment and no other moderator token for it was
 // handed out in the last CLAIM_MS (so two pages opening the same link at once
-// do not both get it). Everyone after that is what they asked for.
+// do not both get it). Everyone after that is what they asked for. In cluster
+// mode the room may live on another node: the claim is also asked of Redis
+// (`claimModerator`), so the rule holds across nodes.
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -24,11 +26,13 @@ export interface DevTokenOptions {
   ttlSeconds: number;
   /** Participants in the room now (0 when it is not open). */
   occupants(room: string): number;
+  /** Cluster mode: whether the other nodes agree this is the room's first moderator token (see Cluster.claimDevModerator). */
+  claimModerator?(room: string, claimMs: number): Promise<boolean>;
   /** Runs before each request (the rate limit per client address). */
   limit?: Koa.Middleware;
 }
 
-export function devTokenRoutes({ tokens, ttlSeconds, occupants, limit = (_ctx, next) => next() }: DevTokenOptions): Router {
+export function devTokenRoutes({ tokens, ttlSeconds, occupants, claimModerator, limit = (_ctx, next) => next() }: DevTokenOptions): Router {
   const router = new Router();
   /** Rooms whose moderator token was handed out recently, and when. */
   const claims = new Map<string, number>();
@@ -46,8 +50,8 @@ export function devTokenRoutes({ tokens, ttlSeconds, occupants, limit = (_ctx, n
     for (const [r, at] of claims) if (now - at >= CLAIM_MS) claims.delete(r);
     let role: 'speaker' | 'listener' | 'moderator' = asked;
     if (asked === 'speaker' && occupants(room) === 0 && !claims.has(room)) {
-      role = 'moderator';
-      claims.set(room, now);
+      claims.set(room, now); // before the await: a second request meanwhile does not claim too
+      if (!claimModerator || (await claimModerator(room, CLAIM_MS))) role = 'moderator';
     }
     const token = await tokens.sign({ identity: `dev-${randomUUID()}`, room, displayName: name, role }, ttlSeconds);
     ctx.body = { token, role, expiresAt: new Date(now + ttlSeconds * 1000).toISOString() };

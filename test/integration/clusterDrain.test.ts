@@ -4,6 +4,7 @@
 // draining one are sent there, its own rooms included once they closed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { SignalingError } from '../../client/signaling.ts';
 import { PROTOCOL_VERSION, wrongNodeData } from '../../protocol/messages.ts';
@@ -70,6 +71,35 @@ describe('pages of one node on another', () => {
       });
     expect(await opens(a.wsUrl, new URL(b.url).origin)).toBe(true);
     expect(await opens(a.wsUrl, 'http://elsewhere.example')).toBe(false);
+  });
+});
+
+describe('dev tokens across nodes', () => {
+  const devToken = async (via: TestChorus, room: string) => {
+    const res = await fetch(`${via.url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room, name: 'x' }),
+    });
+    return ((await res.json()) as { role: string }).role;
+  };
+
+  it('give one moderator token for a new room, whichever nodes are asked at once, and none for a room open on another node', async () => {
+    for (let i = 0; i < 3; i++) {
+      const room = `first-${i}-${randomUUID().slice(0, 8)}`;
+      const roles = await Promise.all([devToken(a, room), devToken(b, room), devToken(a, room), devToken(b, room)]);
+      expect(roles.filter((r) => r === 'moderator'), roles.join()).toHaveLength(1);
+      expect(roles.filter((r) => r === 'speaker')).toHaveLength(3);
+    }
+    // A room with someone in it on node a (after the claim window): node b, which has nobody there, gives no moderator.
+    const open = `open-${randomUUID().slice(0, 8)}`;
+    expect(await join(a, open)).toEqual({ joined: true });
+    // As if the claim window had passed:
+    const r = new Redis(redis.url);
+    await r.del(`chorus:devmod:${open}`);
+    r.disconnect();
+    expect(await devToken(b, open)).toBe('speaker');
+    await clients.pop()!.close(); // leaves: the loads the drain test compares are as before
   });
 });
 

@@ -30,6 +30,8 @@ beforeAll(async () => {
   bob = await NodePeer.join(chorus, 'metered', 'Bob', opusTonePackets(660));
   await until(() => ada.packetsFrom(bob.participantId) > 30 && bob.packetsFrom(ada.participantId) > 30, 'audio both ways');
   await new Promise((r) => setTimeout(r, 700)); // two stats samples
+  // RTT needs an RTCP receiver report from each peer before a sample: on a busy machine that can take longer.
+  await until(async () => total((await scrape()).samples, 'chorus_rtt_seconds_count') > 0, 'a stats sample with an RTT', 15_000);
 }, 30_000);
 
 afterAll(async () => {
