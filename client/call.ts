@@ -97,6 +97,8 @@ export class Call extends Emitter<CallEvents> {
   readonly steps: Partial<Record<JoinStep, number>> = {};
   /** When the signaling socket opened (Date.now()): join steps count from here. */
   connectedAt = 0;
+  /** When the call's first signaling socket opened (Date.now()): before a WRONG_NODE redirect, where connectedAt is after it. */
+  firstConnectedAt = 0;
   /** Consumers the server closed before we acknowledged them: an ordinary race, not a failure. */
   closedBeforeReady = 0;
   readonly #consumers = new Map<string, RemoteAudio>();
@@ -170,6 +172,7 @@ export class Call extends Emitter<CallEvents> {
     this.#signaling = signaling;
     this.#token = token;
     this.connectedAt = Date.now();
+    this.firstConnectedAt ||= this.connectedAt;
     const current = () => this.#signaling === signaling;
     signaling.on('notification', (n) => {
       if (!current()) return;

@@ -138,6 +138,10 @@ export class NodePeer {
   get wsOpenAt(): number {
     return this.call.connectedAt;
   }
+  /** When the first WebSocket of the join opened (Date.now()): the same as wsOpenAt unless the join was redirected (WRONG_NODE). */
+  get firstWsOpenAt(): number {
+    return this.call.firstConnectedAt;
+  }
 
   /**
    * Sends one 20 ms frame per 20 ms of wall clock. A timer alone would not:

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runLoad, summaryTable } from '../../tools/load/chorusLoad.ts';
+import { runLoad, summaryTable, urlList } from '../../tools/load/chorusLoad.ts';
 import { type TestChorus, startTestChorus } from '../support/chorus.ts';
 import { JOIN_STEPS } from '../../client/node/nodePeer.ts';
 import { until } from '../support/wait.ts';
@@ -137,3 +137,8 @@ it('counts a consumer the server closed before the client acknowledged it as a r
     chorus.rooms.off('participantJoined', closeFirst);
   }
 }, 60_000);
+
+it('takes several URLs, repeated or comma-separated (a cluster: bench/cluster.ts runs it against two nodes)', () => {
+  expect(urlList('http://a:1')).toEqual(['http://a:1']);
+  expect(urlList(['http://a:1,http://b:2', ' http://c:3 '])).toEqual(['http://a:1', 'http://b:2', 'http://c:3']);
+});

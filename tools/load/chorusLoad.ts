@@ -4,6 +4,11 @@
 //   npm run load -- --url http://127.0.0.1:3000 --rooms 4 --per-room 10 --talkers 3 \
 //                   --ramp 5 --duration 30 [--processes 2] [--auth-secret S] [--out load-report]
 //
+// Several --url (repeated, or comma-separated): the nodes of a cluster. Each
+// room's participants are spread over them round-robin (a room's joiners
+// arrive through different nodes; the client core follows WRONG_NODE to the
+// room's node), and /metrics is read from every URL and summed.
+//
 // Measures join latency (WebSocket open → first remote audio packet), received
 // loss and jitter (from RTP sequence numbers and timestamps), server CPU (from
 // its /metrics: mediasoup workers and the Node process), worker CPU per
@@ -20,7 +25,8 @@ import { type TimelinePoint, timelineSvg } from './plot.ts';
 import type { GeneratorMessage, PlanItem, Totals } from './protocol.ts';
 
 export interface LoadOptions {
-  url: string;
+  /** The server, or several (a cluster's nodes): one URL, a comma-separated list, or an array. */
+  url: string | string[];
   rooms: number;
   perRoom: number;
   talkers: number;
@@ -48,7 +54,13 @@ export interface LoadReport {
   rejoins: number;
   /** Consumers the server held at the end, per joined participant (from its /metrics). */
   consumersPerParticipant: number | null;
-  joinLatencyMs: { count: number; p50: number | null; p95: number | null; p99: number | null };
+  joinLatencyMs: LatencySummary;
+  /**
+   * The measured joins by route: sent to the room's node (direct), or to
+   * another that answered WRONG_NODE (redirected). Latency counts from the
+   * first WebSocket open, so a redirected join includes its detour.
+   */
+  joinLatencyByRouteMs: { direct: LatencySummary; redirected: LatencySummary };
   /** When each step of the measured joins had completed, ms after WebSocket open: where a join spends its time. */
   joinStepsMs: Partial<Record<JoinStep, { p50: number | null; p95: number | null }>>;
   receivedPackets: number;
@@ -81,12 +93,32 @@ export interface LoadReport {
   timeline: TimelinePoint[];
 }
 
-function plan({ rooms, perRoom, talkers, ramp }: LoadOptions): PlanItem[] {
+export interface LatencySummary {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** The URLs of `--url`: repeated, comma-separated, or both. */
+export const urlList = (url: string | string[]): string[] =>
+  [url].flat().flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean);
+
+function plan({ rooms, perRoom, talkers, ramp }: LoadOptions, urls: number): PlanItem[] {
   const items: PlanItem[] = [];
   // Round-robin over rooms so each room fills gradually; talkers join first in each room.
+  // With several URLs, a room's i-th joiner goes through URL (i + r) mod n: each room's
+  // joiners alternate between nodes, and rooms' first joiners do not all reach one node.
   for (let i = 0; i < perRoom; i++) {
     for (let r = 0; r < rooms; r++) {
-      items.push({ room: `load-${r}`, name: `p${i}`, talker: i < talkers, joinAtMs: 0, measureJoin: i > 0 });
+      items.push({
+        room: `load-${r}`,
+        name: `p${i}`,
+        talker: i < talkers,
+        joinAtMs: 0,
+        measureJoin: i > 0,
+        ...(urls > 1 ? { urlIndex: (i + r) % urls } : {}),
+      });
     }
   }
   items.forEach((item, n) => (item.joinAtMs = Math.round((n / ramp) * 1000)));
@@ -98,6 +130,13 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]!);
 };
+
+const latencySummary = (xs: number[]): LatencySummary => ({
+  count: xs.length,
+  p50: quantile(xs, 0.5),
+  p95: quantile(xs, 0.95),
+  p99: quantile(xs, 0.99),
+});
 
 const SCRAPE_EVERY_MS = 5000;
 
@@ -111,7 +150,21 @@ interface ServerSample {
   consumers: number;
 }
 
-async function scrape(url: string): Promise<ServerSample | null> {
+/** Every server's /metrics, summed (null if one does not answer). */
+async function scrape(urls: string[]): Promise<ServerSample | null> {
+  const samples = await Promise.all(urls.map(scrapeOne));
+  if (samples.some((s) => s === null)) return null;
+  return (samples as ServerSample[]).reduce((a, b) => ({
+    at: Math.max(a.at, b.at),
+    workerCpuS: a.workerCpuS + b.workerCpuS,
+    nodeCpuS: a.nodeCpuS + b.nodeCpuS,
+    packetsOut: a.packetsOut + b.packetsOut,
+    memoryBytes: a.memoryBytes + b.memoryBytes,
+    consumers: a.consumers + b.consumers,
+  }));
+}
+
+async function scrapeOne(url: string): Promise<ServerSample | null> {
   try {
     const samples = parseExposition(await (await fetch(`${url.replace(/\/$/, '')}/metrics`)).text());
     return {
@@ -128,7 +181,9 @@ async function scrape(url: string): Promise<ServerSample | null> {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
-  const items = plan(options);
+  const urls = urlList(options.url);
+  if (!urls.length) throw new Error('no --url');
+  const items = plan(options, urls.length);
   const log = (line: string) => options.quiet || process.stdout.write(line);
   const shares: PlanItem[][] = Array.from({ length: options.processes }, () => []);
   items.forEach((item, i) => shares[i % options.processes]!.push(item));
@@ -148,6 +203,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     loopDelayMaxMs: 0,
   }));
   const latencies: number[] = [];
+  const byRoute = { direct: [] as number[], redirected: [] as number[] };
   const stepTimes = new Map<JoinStep, number[]>();
   const failures: string[] = [];
   let ready = 0;
@@ -170,6 +226,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       else if (m.type === 'tick' || m.type === 'done') latest[i] = m.totals;
       else if (m.type === 'firstAudio' && m.latencyMs !== undefined) {
         latencies.push(m.latencyMs);
+        byRoute[m.redirected ? 'redirected' : 'direct'].push(m.latencyMs);
         for (const [step, ms] of Object.entries(m.steps ?? {}) as [JoinStep, number][]) {
           let times = stepTimes.get(step);
           if (!times) stepTimes.set(step, (times = []));
@@ -183,7 +240,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   await whenAllReady;
   const started = Date.now() + 100;
   children.forEach((child, i) =>
-    child.send({ type: 'start', url: options.url, authSecret: options.authSecret, startAt: started, plan: shares[i]! }),
+    child.send({ type: 'start', urls, authSecret: options.authSecret, startAt: started, plan: shares[i]! }),
   );
 
   const sum = (k: keyof Totals) => latest.reduce((n, t) => n + t[k], 0);
@@ -193,7 +250,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   // /metrics is read every SCRAPE_EVERY_MS (Chorus updates worker CPU every
   // metrics.statsIntervalMs, 5 s by default; reading more often would only add
   // the load tool's own cost to the server's), and once right after the ramp.
-  let lastScrape = await scrape(options.url);
+  let lastScrape = await scrape(urls);
   const firstServer = lastScrape;
   let serverCpu = { workerPct: 0, nodePct: 0 };
   let prevTickAt = Date.now();
@@ -206,7 +263,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const t = (Date.now() - started) / 1000;
     const rampDone = !steadyStart && t >= rampSeconds;
     if (!lastScrape || rampDone || Date.now() - lastScrape.at >= SCRAPE_EVERY_MS - 100) {
-      const server = await scrape(options.url);
+      const server = await scrape(urls);
       if (server && lastScrape && server.at > lastScrape.at) {
         const span = (server.at - lastScrape.at) / 1000;
         serverCpu = {
@@ -240,7 +297,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     prevLoss = loss;
   }
   log('\n');
-  const endServer = await scrape(options.url);
+  const endServer = await scrape(urls);
   const endGen = latest.map((l) => l.cpuMs);
   const endReceived = sum('received');
   stopping = true;
@@ -258,7 +315,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     racedConsumers: sum('racedConsumers'),
     rejoins: sum('rejoins'),
     consumersPerParticipant: endServer && sum('joined') > 0 ? endServer.consumers / sum('joined') : null,
-    joinLatencyMs: { count: latencies.length, p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), p99: quantile(latencies, 0.99) },
+    joinLatencyMs: latencySummary(latencies),
+    joinLatencyByRouteMs: { direct: latencySummary(byRoute.direct), redirected: latencySummary(byRoute.redirected) },
     joinStepsMs: Object.fromEntries(
       JOIN_STEPS.filter((step) => stepTimes.has(step)).map((step) => {
         const xs = stepTimes.get(step)!;
@@ -332,12 +390,22 @@ export const formatJoinSteps = (r: LoadReport) =>
 /** "45 / 94 ms, 41 / 65 ms": each generator process's event-loop delay, p99 / max. */
 export const formatLoopDelay = (r: LoadReport) => r.generatorLoopDelayMs.map((d) => `${d.p99} / ${d.max} ms`).join(', ');
 
+const routeLine = (q: LatencySummary) => `${q.p50} / ${q.p95} ms (n = ${q.count})`;
+
 export function summaryTable(r: LoadReport): string {
   const rows: [string, string][] = [
     ['participants (joined / failed)', `${r.participants} (${r.joined} / ${r.failed}: joins that failed or were removed later)`],
     ['not failures', `${r.racedConsumers} consumers closed before acknowledged (races), ${r.rejoins} calls rejoined on their own`],
     ['consumers per participant (server)', r.consumersPerParticipant === null ? 'n/a' : r.consumersPerParticipant.toFixed(1)],
     ['join latency p50 / p95 / p99', `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} / ${r.joinLatencyMs.p99} ms (n = ${r.joinLatencyMs.count})`],
+    ...(r.joinLatencyByRouteMs.redirected.count
+      ? ([
+          [
+            'join p50 / p95: direct, redirected',
+            `${routeLine(r.joinLatencyByRouteMs.direct)}; ${routeLine(r.joinLatencyByRouteMs.redirected)} (WRONG_NODE, from the first socket)`,
+          ],
+        ] as [string, string][])
+      : []),
     ['join steps done at, p50 (p95)', formatJoinSteps(r) || 'n/a'],
     ['received packets', String(r.receivedPackets)],
     ['received loss', `${r.lossPct.toFixed(3)} %`],
@@ -360,7 +428,7 @@ export function summaryTable(r: LoadReport): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      url: { type: 'string', default: 'http://127.0.0.1:3000' },
+      url: { type: 'string', multiple: true, default: ['http://127.0.0.1:3000'] },
       rooms: { type: 'string', default: '2' },
       'per-room': { type: 'string', default: '5' },
       talkers: { type: 'string', default: '2' },
@@ -373,7 +441,8 @@ async function main(): Promise<void> {
   });
   const participants = Number(values.rooms) * Number(values['per-room']);
   const options: LoadOptions = {
-    url: values.url!,
+    // One URL stays a string (the report as before); several, repeated or comma-separated, a list.
+    url: urlList(values.url!).length === 1 ? urlList(values.url!)[0]! : urlList(values.url!),
     rooms: Number(values.rooms),
     perRoom: Number(values['per-room']),
     talkers: Number(values.talkers),

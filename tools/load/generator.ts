@@ -35,8 +35,8 @@ function totals(): Totals {
   };
 }
 
-async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<void> {
-  const target = remoteTarget(url, authSecret);
+async function start({ urls, authSecret, startAt, plan }: StartMessage): Promise<void> {
+  const targets = urls.map((url) => remoteTarget(url, authSecret));
   const opus = opusTonePackets(440);
   loopDelay.enable();
   ticker = setInterval(() => send({ type: 'tick', totals: totals() }), 1000);
@@ -47,6 +47,7 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
       const byFrom = new Map<string, RtpStreamStats>();
       let reported = false;
       try {
+        const target = targets[item.urlIndex ?? 0]!;
         const peer: NodePeer = await NodePeer.join(target, item.room, item.name, opus, {
           talking: item.talker,
           onFailure: (err) => {
@@ -64,8 +65,12 @@ async function start({ url, authSecret, startAt, plan }: StartMessage): Promise<
               reported = true;
               if (!item.measureJoin) send({ type: 'firstAudio' });
               else {
-                const steps = Object.fromEntries(Object.entries(peer.marks).map(([k, t]) => [k, t - peer.wsOpenAt]));
-                send({ type: 'firstAudio', latencyMs: at - peer.wsOpenAt, steps });
+                // From the first WebSocket open: a join redirected by WRONG_NODE counts its detour (without one, the same as wsOpenAt).
+                const openedAt = peer.firstWsOpenAt;
+                const steps = Object.fromEntries(Object.entries(peer.marks).map(([k, t]) => [k, t - openedAt]));
+                // The call's node at its first audio: the one it was sent to, or the one WRONG_NODE named.
+                const redirected = peer.call.nodeUrl !== target.wsUrl;
+                send({ type: 'firstAudio', latencyMs: at - openedAt, steps, redirected });
               }
             }
           },

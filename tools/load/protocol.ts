@@ -9,11 +9,14 @@ export interface PlanItem {
   joinAtMs: number;
   /** Whether to count this participant's join latency (not the first talker of a room: nobody to hear yet). */
   measureJoin: boolean;
+  /** Which of the start message's URLs this participant joins through (default 0). */
+  urlIndex?: number;
 }
 
 export interface StartMessage {
   type: 'start';
-  url: string;
+  /** The server(s): a participant joins through urls[item.urlIndex ?? 0]. */
+  urls: string[];
   authSecret?: string;
   /** The common start (Date.now() of every process): joinAtMs counts from here. */
   startAt: number;
@@ -49,7 +52,13 @@ export type GeneratorMessage =
    * The first remote audio packet reached a participant; latency from WebSocket
    * open, when measured, and when each join step had completed (ms from WebSocket open).
    */
-  | { type: 'firstAudio'; latencyMs?: number; steps?: Partial<Record<JoinStep, number>> }
+  | {
+      type: 'firstAudio';
+      latencyMs?: number;
+      steps?: Partial<Record<JoinStep, number>>;
+      /** Whether the join was sent on to another node (WRONG_NODE) than the one it was sent to. */
+      redirected?: boolean;
+    }
   | { type: 'failed'; error: string }
   | { type: 'tick'; totals: Totals }
   | { type: 'done'; totals: Totals };
