@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { TokenService } from '../../sfu/auth/tokens.ts';
-import { type ChorusProcess, killChorusProcesses, listeningUrl, loopbackEnv, startChorusProcess } from '../support/chorusProcess.ts';
-import { freePort } from '../support/freePort.ts';
+import { killChorusProcesses } from '../support/chorusProcess.ts';
+import { type ClusterNode as Node, gauge, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { until } from '../support/wait.ts';
@@ -22,13 +22,6 @@ import { until } from '../support/wait.ts';
 const SECRET = 'cluster-span-test-auth-secret-0123456789';
 const ADMIN = 'cluster-span-admin-secret-0123';
 const tokens = new TokenService(SECRET);
-
-interface Node {
-  id: string;
-  run: ChorusProcess;
-  url: string;
-  wsUrl: string;
-}
 
 interface AdminRoom {
   participants: { id: string }[];
@@ -41,29 +34,16 @@ let configDir: string;
 const nodes: Node[] = [];
 const peers: NodePeer[] = [];
 
+/** A node of this test: the shared test set-up (test/support/cluster.ts) with this test's config and admin secret. */
 async function startNode(id: string, configFile: string): Promise<Node> {
-  const port = await freePort();
-  const run = startChorusProcess({
-    ...loopbackEnv(port),
-    CHORUS_CONFIG: configFile,
-    DATABASE_URL: database.url,
-    CHORUS_REDIS_URL: redis.url,
-    CHORUS_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    CHORUS_NODE_ID: id,
-    CHORUS_AUTH_SECRET: SECRET,
-    CHORUS_ADMIN_SECRET: ADMIN,
-    CHORUS_LOG_LEVEL: 'debug',
+  const node = await startClusterNode(id, {
+    redisUrl: redis.url,
+    databaseUrl: database.url,
+    secret: SECRET,
+    env: { CHORUS_CONFIG: configFile, CHORUS_ADMIN_SECRET: ADMIN, CHORUS_LOG_LEVEL: 'debug' },
   });
-  const url = await listeningUrl(run);
-  const node = { id, run, url, wsUrl: `${url.replace('http', 'ws')}/ws` };
   nodes.push(node);
   return node;
-}
-
-async function gauge(node: Node, name: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
 }
 
 async function adminRoom(node: Node, room: string): Promise<AdminRoom | undefined> {
