@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
+import { Redis } from 'ioredis';
 import { TokenService } from '../../sfu/auth/tokens.ts';
+import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
 import { type ClusterNode as Node, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -347,6 +349,47 @@ describe('one call across two nodes', () => {
     }
     expect(bob.failure?.message).toMatch(/: roomClosed$/);
     await until(async () => (await adminRoom(other, room)) === undefined, 'the satellite to close', 20_000);
+  }, 90_000);
+
+  it('messages from a node that is not the room\'s, or malformed, are answered with an error and change nothing', async () => {
+    const { room, owner, ada, carl, bob, dan } = await spannedRoom();
+    const everyone = [carl, bob, dan];
+    const carlMuted = (id: string) => id === carl.participantId;
+    await seesOnly(ada, everyone, 'Ada to see everyone', carlMuted);
+    // An intruder on Redis (a node that never attached), with a channel for the answers.
+    const sub = new Redis(redis.url);
+    const pub = new Redis(redis.url);
+    const answers = new Map<string, { ok: boolean; error?: string }>();
+    try {
+      await sub.subscribe(linkChannel('intruder'));
+      sub.on('message', (_c, raw) => {
+        const a = JSON.parse(raw) as { re: string; ok: boolean; error?: string };
+        answers.set(a.re, a);
+      });
+      const ask = async (id: string, type: string, body: unknown) => {
+        await pub.publish(linkChannel(owner.id), JSON.stringify({ id, from: 'intruder', type, body }));
+        await until(() => answers.has(id), `an answer to ${id}`);
+        return answers.get(id)!;
+      };
+      await pub.publish(linkChannel(owner.id), 'not json at all');
+      await pub.publish(linkChannel(owner.id), JSON.stringify({ hello: 'there' }));
+      const mallory = { id: 'mallory', displayName: 'Mallory', role: 'moderator', muted: false };
+      expect(await ask('1', 'spanState', { room, kind: 'joined', node: 'intruder', person: mallory })).toMatchObject({ ok: false });
+      expect(await ask('2', 'spanState', { room, kind: 'joined', node: 'intruder', person: { ...mallory, role: 'king' } })).toMatchObject({ ok: false, error: 'malformed spanState message' });
+      expect(await ask('3', 'spanState', { room, kind: 'snapshot', nodes: [{ node: 'intruder', people: [mallory], hands: [] }], chat: [], removed: [], hello: true })).toMatchObject({ ok: false });
+      expect(await ask('4', 'spanState', { room, kind: 'removed', node: 'intruder', identity: 'anyone' })).toMatchObject({ ok: false });
+      expect(await ask('5', 'moderate', { room, participantId: bob.participantId, action: { kind: 'remove' } })).toMatchObject({ ok: false });
+      expect(await ask('6', 'teleport', {})).toMatchObject({ ok: false, error: 'unknown request teleport' });
+    } finally {
+      sub.disconnect();
+      pub.disconnect();
+    }
+    // Nothing changed: the same people, nobody removed, and the room still works across its nodes.
+    await bob.signaling.call('chat', { text: 'still here' });
+    await until(() => chatSeen(ada).includes('still here'), 'Ada to get Bob\'s message');
+    expect([...roster(ada).keys()].sort()).toEqual(everyone.map((p) => p.participantId).sort());
+    expect(bob.call.isEnded).toBe(false);
+    expect(owner.run.output()).toMatch(/span state: malformed message dropped/);
   }, 90_000);
 
   // Last: it kills a node.
