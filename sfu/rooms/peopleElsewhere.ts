@@ -24,6 +24,20 @@ export type ModeratorAction = { kind: 'forceMute'; allowUnmute: boolean } | { ki
 /** Carries a moderator's action to the node `node` the person is on (the cluster's part). */
 export type AskNode = (node: string, participantId: string, action: ModeratorAction) => Promise<void>;
 
+/** What a moderator's action needs of the room of the person it is for. */
+export interface ModeratedRoom {
+  forceMute(target: Participant, allowUnmute: boolean): Promise<void>;
+  remove(target: Participant): void;
+  lowerHand(target: Participant, byOther: boolean): void;
+}
+
+/** A moderator's action on `target`, someone in `room` on this node (the moderator is here or elsewhere). */
+export async function moderate(room: ModeratedRoom, target: Participant, action: ModeratorAction): Promise<void> {
+  if (action.kind === 'forceMute') await room.forceMute(target, action.allowUnmute);
+  else if (action.kind === 'remove') room.remove(target);
+  else room.lowerHand(target, true);
+}
+
 /** What the view needs of its room. */
 export interface ElsewhereHost {
   readonly name: string;

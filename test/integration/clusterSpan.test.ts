@@ -389,7 +389,7 @@ describe('one call across two nodes', () => {
     await until(() => chatSeen(ada).includes('still here'), 'Ada to get Bob\'s message');
     expect([...roster(ada).keys()].sort()).toEqual(everyone.map((p) => p.participantId).sort());
     expect(bob.call.isEnded).toBe(false);
-    expect(owner.run.output()).toMatch(/span state: malformed message dropped/);
+    expect(owner.run.output()).toMatch(/span state: malformed spanState message dropped/);
   }, 90_000);
 
   // Last: it kills a node.
