@@ -2,7 +2,7 @@
 // it (client/rejoin.ts): which losses a new join repairs, which refusals end it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rejoin, rejoinsAfter } from '../../client/rejoin.ts';
-import { backoffMs, retry } from '../../client/retry.ts';
+import { backoffMs, type RetryOptions, retry } from '../../client/retry.ts';
 import { SignalingError } from '../../client/signaling.ts';
 import { leaveReasons } from '../../protocol/messages.ts';
 
@@ -16,6 +16,10 @@ async function settle<T>(p: Promise<T>): Promise<T> {
   while (!done) await vi.advanceTimersByTimeAsync(50);
   return p;
 }
+
+/** retry() on the fake clock: a minute to go, never stopped, failures retried, unless `options` say otherwise. */
+const retrying = (options: Partial<RetryOptions> & Pick<RetryOptions, 'attempt'>) =>
+  settle(retry({ deadline: Date.now() + 60_000, stopped: () => false, failed: () => false, ...options }));
 
 describe('backoffMs', () => {
   it('starts near 100 ms, doubles from 250 ms, stays under 5 s, each within ±30 %', () => {
@@ -36,17 +40,12 @@ describe('backoffMs', () => {
 describe('retry', () => {
   it('tries again after each failure until an attempt works', async () => {
     const attempts: number[] = [];
-    const outcome = await settle(
-      retry({
-        deadline: Date.now() + 60_000,
-        stopped: () => false,
-        attempt: async (n) => {
-          attempts.push(n);
-          if (n < 3) throw new Error(`attempt ${n} failed`);
-        },
-        failed: () => false,
-      }),
-    );
+    const outcome = await retrying({
+      attempt: async (n) => {
+        attempts.push(n);
+        if (n < 3) throw new Error(`attempt ${n} failed`);
+      },
+    });
     expect(outcome).toEqual({ ok: true });
     expect(attempts).toEqual([1, 2, 3]);
   });
@@ -54,17 +53,13 @@ describe('retry', () => {
   it('gives up at once when a failure says so, with that failure', async () => {
     const refusal = new Error('no');
     let attempts = 0;
-    const outcome = await settle(
-      retry({
-        deadline: Date.now() + 60_000,
-        stopped: () => false,
-        attempt: async () => {
-          attempts++;
-          throw refusal;
-        },
-        failed: (err) => err === refusal,
-      }),
-    );
+    const outcome = await retrying({
+      attempt: async () => {
+        attempts++;
+        throw refusal;
+      },
+      failed: (err) => err === refusal,
+    });
     expect(outcome).toEqual({ ok: false, why: 'gaveUp', lastError: refusal });
     expect(attempts).toBe(1);
   });
@@ -72,17 +67,13 @@ describe('retry', () => {
   it('starts no attempt after the deadline, and reports the last failure', async () => {
     const started = Date.now();
     const startedAt: number[] = [];
-    const outcome = await settle(
-      retry({
-        deadline: started + 2_000,
-        stopped: () => false,
-        attempt: async (n) => {
-          startedAt.push(Date.now());
-          throw new Error(`attempt ${n}`);
-        },
-        failed: () => false,
-      }),
-    );
+    const outcome = await retrying({
+      deadline: started + 2_000,
+      attempt: async (n) => {
+        startedAt.push(Date.now());
+        throw new Error(`attempt ${n}`);
+      },
+    });
     expect(outcome.ok).toBe(false);
     expect(outcome.ok || outcome.why).toBe('deadline');
     expect(startedAt.length).toBeGreaterThan(1);
@@ -94,19 +85,15 @@ describe('retry', () => {
     for (const when of ['at once', 'during the delay'] as const) {
       let stop = false;
       let attempts = 0;
-      const outcome = await settle(
-        retry({
-          deadline: Date.now() + 60_000,
-          stopped: () => stop,
-          attempt: async () => {
-            attempts++;
-            if (when === 'at once') stop = true;
-            else setTimeout(() => (stop = true), 10); // the next delay is longer
-            throw new Error('failed');
-          },
-          failed: () => false,
-        }),
-      );
+      const outcome = await retrying({
+        stopped: () => stop,
+        attempt: async () => {
+          attempts++;
+          if (when === 'at once') stop = true;
+          else setTimeout(() => (stop = true), 10); // the next delay is longer
+          throw new Error('failed');
+        },
+      });
       expect(outcome.ok || outcome.why, when).toBe('stopped');
       expect(attempts, when).toBe(1);
     }
