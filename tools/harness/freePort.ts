@@ -1,3 +1,4 @@
+// Free TCP ports on loopback, for servers that tests and benchmarks start.
 import net from 'node:net';
 
 /** A TCP port free on 127.0.0.1 right now (for a server a test restarts on the same address). */

@@ -1,3 +1,4 @@
+// Where a Node client joins a Chorus running in this process (tests, benchmarks).
 import { randomUUID } from 'node:crypto';
 import type { JoinTarget } from '../../client/node/nodePeer.ts';
 import type { ChorusServer } from '../../sfu/server.ts';

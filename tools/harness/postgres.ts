@@ -1,12 +1,12 @@
-// A real PostgreSQL server for the tests: TEST_DATABASE_URL if given, else the
-// local server on 127.0.0.1:5432 if one answers, else a throwaway cluster
-// started here (initdb in a temp folder, removed afterwards).
+// A real PostgreSQL server for the tests and benchmarks: TEST_DATABASE_URL if
+// given, else the local server on 127.0.0.1:5432 if one answers, else a
+// throwaway cluster started here (initdb in a temp folder, removed afterwards).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './freePort.ts';
 
 export interface TestPostgres {
   /** URL of a database with the right to CREATE DATABASE. */
@@ -25,17 +25,6 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** initdb/pg_ctl: on PATH, or in Debian's versioned folder. */

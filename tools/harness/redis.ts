@@ -1,6 +1,6 @@
-// A throwaway Redis server (Debian's `redis-server`) for a test: its own free
-// port, no persistence, a temp folder; started and stopped by its pid. A Redis
-// that may already listen on 6379 is never touched.
+// A throwaway Redis server (Debian's `redis-server`) for a test or a
+// benchmark: its own free port, no persistence, a temp folder; started and
+// stopped by its pid. A Redis that may already listen on 6379 is never touched.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,0 +1,2 @@
+// A free port, shared with the benchmarks: tools/harness/freePort.ts.
+export * from '../../tools/harness/freePort.ts';
