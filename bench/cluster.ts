@@ -16,20 +16,18 @@
 //   between trials.
 //
 //   npm run bench:cluster [-- --rounds 2 --rooms 8 --per-room 10 --talkers 3 --ramp 10 --duration 30 --trials 6]
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodePeer } from '../client/node/nodePeer.ts';
 import { opusTonePackets } from '../client/node/opusTone.ts';
-import { projectRoot } from '../sfu/paths.ts';
 import { type LoadReport, runLoad } from '../tools/load/chorusLoad.ts';
 import { remoteTarget } from '../tools/load/target.ts';
-import { type ClusterNode, clusterFormed, gauge } from '../test/support/cluster.ts';
-import { freePort } from '../test/support/freePort.ts';
-import { createTestDatabase, startTestPostgres } from '../test/support/postgres.ts';
-import { startTestRedis } from '../test/support/redis.ts';
+import { killChorusProcesses } from '../tools/harness/chorusProcess.ts';
+import { type ClusterNode, clusterFormed, gauge, startClusterNode } from '../tools/harness/clusterNode.ts';
+import { createTestDatabase, startTestPostgres } from '../tools/harness/postgres.ts';
+import { startTestRedis } from '../tools/harness/redis.ts';
 import { machine } from './support/benchChorus.ts';
 
 const { values: args } = parseArgs({
@@ -67,7 +65,6 @@ fs.writeFileSync(
 const pg = await startTestPostgres();
 const database = await createTestDatabase(pg.adminUrl);
 const redis = await startTestRedis();
-const running: ChildProcess[] = [];
 let rtcBase = 42000;
 
 interface BenchNode extends ClusterNode {
@@ -76,40 +73,22 @@ interface BenchNode extends ClusterNode {
 
 /** A Chorus node as `npm start` runs it, under `taskset -c <core>` (its mediasoup worker inherits the pinning). */
 async function startNode(id: string, core: number): Promise<BenchNode> {
-  const port = await freePort();
-  const log = fs.openSync(path.join(work, `${id}.log`), 'a');
   rtcBase += 100;
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', 'sfu/main.ts'], {
-    cwd: projectRoot,
+  const node = await startClusterNode(id, {
+    redisUrl: redis.url,
+    databaseUrl: database.url,
+    secret: SECRET,
     env: {
-      PATH: process.env.PATH!,
-      HOME: process.env.HOME!,
       CHORUS_CONFIG: configFile,
-      DATABASE_URL: database.url,
-      CHORUS_REDIS_URL: redis.url,
-      CHORUS_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      CHORUS_NODE_ID: id,
-      CHORUS_AUTH_SECRET: SECRET,
-      CHORUS_HTTP_HOST: '127.0.0.1',
-      CHORUS_HTTP_PORT: String(port),
-      CHORUS_WORKERS: '1',
-      CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-      CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
       CHORUS_RTC_PORT_BASE: String(rtcBase),
       CHORUS_LOG_LEVEL: 'warn',
       ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
     },
-    stdio: ['ignore', log, log],
+    wrap: ['taskset', '-c', String(core)],
+    logFile: path.join(work, `${id}.log`),
+    startMs: 60_000,
   });
-  running.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 60_000;
-  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`node ${id} did not start: see ${work}/${id}.log`);
-    await sleep(200);
-  }
-  return { id, core, url, wsUrl: `ws://127.0.0.1:${port}/ws`, run: { child, output: () => '', exited } };
+  return { ...node, core };
 }
 
 async function stopNode(n: BenchNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -238,7 +217,7 @@ try {
   }
   if (!skip.has('failover')) failover = await failoverTrials(Number(args.trials));
 } finally {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killChorusProcesses();
   await redis.close();
   await database.drop().catch(() => {});
   await pg.stop();
