@@ -14,23 +14,30 @@
 //   again through the surviving node (default cluster timings: heartbeatMs
 //   1000, nodeTtlMs 5000, leaseMs 10000). A replacement node is started
 //   between trials.
+// - capacity search (`--share F`): each node also gets a CPU budget of F of one
+//   core (a cgroup CFS quota, bench/support/cpuQuota.ts; its worker counted in
+//   it), so that one node saturates at a load the on-machine generator can
+//   still drive. For one node and then two, loads of `--sizes` participants
+//   (rooms of --per-room) run in turn until one fails a call's bar (a failed
+//   participant, loss ≥ 1 %, mean jitter ≥ 30 ms, or join p95 ≥ 3 s); the
+//   capacity is the largest size that passed. Replaces the fixed-load runs.
 //
 //   npm run bench:cluster [-- --rounds 2 --rooms 8 --per-room 10 --talkers 3 --ramp 10 --duration 30 --trials 6]
-import { type ChildProcess, spawn } from 'node:child_process';
+//   npm run bench:cluster -- --share 0.05 --sizes 20,40,60,80,100,120 --skip failover
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodePeer } from '../client/node/nodePeer.ts';
 import { opusTonePackets } from '../client/node/opusTone.ts';
-import { projectRoot } from '../sfu/paths.ts';
 import { type LoadReport, runLoad } from '../tools/load/chorusLoad.ts';
 import { remoteTarget } from '../tools/load/target.ts';
-import { type ClusterNode, clusterFormed, gauge } from '../test/support/cluster.ts';
-import { freePort } from '../test/support/freePort.ts';
-import { createTestDatabase, startTestPostgres } from '../test/support/postgres.ts';
-import { startTestRedis } from '../test/support/redis.ts';
+import { killChorusProcesses } from '../tools/harness/chorusProcess.ts';
+import { type ClusterNode, clusterFormed, gauge, startClusterNode } from '../tools/harness/clusterNode.ts';
+import { createTestDatabase, startTestPostgres } from '../tools/harness/postgres.ts';
+import { startTestRedis } from '../tools/harness/redis.ts';
 import { machine } from './support/benchChorus.ts';
+import { type CpuQuota, cpuQuota, cpuQuotaAvailable } from './support/cpuQuota.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +48,9 @@ const { values: args } = parseArgs({
     ramp: { type: 'string', default: '10' },
     duration: { type: 'string', default: '30' },
     trials: { type: 'string', default: '6' },
+    /** Capacity search: each node's CPU budget, in cores (e.g. 0.05); unset = fixed-load runs, no budget. */
+    share: { type: 'string' },
+    sizes: { type: 'string', default: '20,40,60,80,100,120,140' },
     /** Skip a part: "capacity" or "failover". */
     skip: { type: 'string', multiple: true, default: [] },
   },
@@ -67,54 +77,44 @@ fs.writeFileSync(
 const pg = await startTestPostgres();
 const database = await createTestDatabase(pg.adminUrl);
 const redis = await startTestRedis();
-const running: ChildProcess[] = [];
 let rtcBase = 42000;
 
 interface BenchNode extends ClusterNode {
   core: number;
+  quota?: CpuQuota;
 }
 
-/** A Chorus node as `npm start` runs it, under `taskset -c <core>` (its mediasoup worker inherits the pinning). */
+const share = args.share === undefined ? undefined : Number(args.share);
+if (share !== undefined && !cpuQuotaAvailable()) throw new Error('--share needs cgroup v1 CPU quotas (root, /sys/fs/cgroup/cpu writable)');
+
+/**
+ * A Chorus node as `npm start` runs it, under `taskset -c <core>` (its
+ * mediasoup worker inherits the pinning), and with --share inside a CPU budget.
+ */
 async function startNode(id: string, core: number): Promise<BenchNode> {
-  const port = await freePort();
-  const log = fs.openSync(path.join(work, `${id}.log`), 'a');
   rtcBase += 100;
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', 'sfu/main.ts'], {
-    cwd: projectRoot,
+  const quota = share === undefined ? undefined : cpuQuota(`chorus-bench-${id}`, share);
+  const node = await startClusterNode(id, {
+    redisUrl: redis.url,
+    databaseUrl: database.url,
+    secret: SECRET,
     env: {
-      PATH: process.env.PATH!,
-      HOME: process.env.HOME!,
       CHORUS_CONFIG: configFile,
-      DATABASE_URL: database.url,
-      CHORUS_REDIS_URL: redis.url,
-      CHORUS_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      CHORUS_NODE_ID: id,
-      CHORUS_AUTH_SECRET: SECRET,
-      CHORUS_HTTP_HOST: '127.0.0.1',
-      CHORUS_HTTP_PORT: String(port),
-      CHORUS_WORKERS: '1',
-      CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-      CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
       CHORUS_RTC_PORT_BASE: String(rtcBase),
       CHORUS_LOG_LEVEL: 'warn',
       ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
     },
-    stdio: ['ignore', log, log],
+    wrap: [...(quota?.prefix ?? []), 'taskset', '-c', String(core)],
+    logFile: path.join(work, `${id}.log`),
+    startMs: 60_000,
   });
-  running.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 60_000;
-  while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`node ${id} did not start: see ${work}/${id}.log`);
-    await sleep(200);
-  }
-  return { id, core, url, wsUrl: `ws://127.0.0.1:${port}/ws`, run: { child, output: () => '', exited } };
+  return { ...node, core, quota };
 }
 
 async function stopNode(n: BenchNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (n.run.child.exitCode === null && n.run.child.signalCode === null) n.run.child.kill(signal);
   await n.run.exited;
+  n.quota?.remove();
 }
 
 /** Redis emptied (restarted), so a phase starts with no dead nodes' heartbeats or leases. */
@@ -129,15 +129,16 @@ interface CapacityRun {
   report: LoadReport;
   /** Rooms each node owned at the end of the ramp. */
   roomsPerNode: number[];
+  /** With --share: CFS periods each node was held back in (its budget was used up). */
+  throttled: number[];
 }
 
-async function capacityRun(nodeCount: 1 | 2, round: number): Promise<CapacityRun> {
+async function capacityRun(nodeCount: 1 | 2, round: number, rooms = Number(args.rooms)): Promise<CapacityRun> {
   await freshRedis();
   const nodes: BenchNode[] = [];
   for (let i = 0; i < nodeCount; i++) nodes.push(await startNode(`cap${round}-${'ab'[i]}`, i));
   await clusterFormed(nodes, SECRET);
   await sleep(5000); // settle: startup work done, heartbeats of the probe rooms' closing seen
-  const rooms = Number(args.rooms);
   const perRoom = Number(args['per-room']);
   const ramp = Number(args.ramp);
   const roomsPerNode = nodes.map(() => 0);
@@ -158,8 +159,41 @@ async function capacityRun(nodeCount: 1 | 2, round: number): Promise<CapacityRun
     out: path.join(work, `load-${nodeCount}-${round}`),
   });
   await counting;
+  const throttled = nodes.map((n) => n.quota?.throttled() ?? 0);
   for (const n of nodes) await stopNode(n);
-  return { nodes: nodeCount, report, roomsPerNode };
+  return { nodes: nodeCount, report, roomsPerNode, throttled };
+}
+
+/** Why a run does not pass for a call that sounds right (empty: it passes). */
+function callBar(r: LoadReport): string[] {
+  const why: string[] = [];
+  if (r.failed > 0) why.push(`${r.failed} failed`);
+  if (!(r.lossPct < 1)) why.push(`loss ${r.lossPct.toFixed(2)} %`);
+  if (!(r.jitterMsMean < 30)) why.push(`jitter ${r.jitterMsMean.toFixed(1)} ms`);
+  if (!((r.joinLatencyMs.p95 ?? Infinity) < 3000)) why.push(`join p95 ${r.joinLatencyMs.p95} ms`);
+  return why;
+}
+
+interface Search {
+  nodes: 1 | 2;
+  runs: { size: number; run: CapacityRun; why: string[] }[];
+  /** The largest size that passed (0: none). */
+  capacity: number;
+}
+
+/** Loads of growing size on `nodeCount` budgeted nodes, until one fails the call bar. */
+async function capacitySearch(nodeCount: 1 | 2): Promise<Search> {
+  const perRoom = Number(args['per-room']);
+  const search: Search = { nodes: nodeCount, runs: [], capacity: 0 };
+  for (const size of args.sizes.split(',').map(Number)) {
+    const run = await capacityRun(nodeCount, search.runs.length, Math.max(1, Math.round(size / perRoom)));
+    const why = callBar(run.report);
+    search.runs.push({ size: run.report.participants, run, why });
+    console.log(`  ${nodeCount} node(s), ${run.report.participants} participants: ${why.length ? `fails (${why.join(', ')})` : 'passes'}`);
+    if (why.length) break;
+    search.capacity = run.report.participants;
+  }
+  return search;
 }
 
 // ---------------------------------------------------------------- failover
@@ -228,9 +262,12 @@ async function failoverTrials(trials: number): Promise<{ trials: Trial[]; failur
 const skip = new Set(args.skip);
 const started = new Date();
 const capacity: CapacityRun[] = [];
+const searches: Search[] = [];
 let failover: Awaited<ReturnType<typeof failoverTrials>> | undefined;
 try {
-  if (!skip.has('capacity')) {
+  if (!skip.has('capacity') && share !== undefined) {
+    for (const n of [1, 2] as const) searches.push(await capacitySearch(n));
+  } else if (!skip.has('capacity')) {
     for (let round = 0; round < Number(args.rounds); round++) {
       // Alternate the order, so that a drift in the machine's load does not favour one set-up.
       for (const n of round % 2 ? ([2, 1] as const) : ([1, 2] as const)) capacity.push(await capacityRun(n, round));
@@ -238,7 +275,7 @@ try {
   }
   if (!skip.has('failover')) failover = await failoverTrials(Number(args.trials));
 } finally {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killChorusProcesses();
   await redis.close();
   await database.drop().catch(() => {});
   await pg.stop();
@@ -265,6 +302,28 @@ if (capacity.length) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   if (per(1).length && per(2).length) console.log(`\nCPU per participant, 2 nodes / 1 node (means over rounds): ${(mean(per(2)) / mean(per(1))).toFixed(2)}×`);
   for (const c of capacity) if (c.report.failures.length) console.log(`failures (${c.nodes} node(s)): ${c.report.failures.slice(0, 5).join('; ')}`);
+}
+if (searches.length) {
+  console.log(`capacity search: each node ${share} of a core (CFS quota, 10 ms period) and pinned (node a core 0, node b core 1); rooms of ${args['per-room']}, ${args.talkers} talkers each, ${args.ramp} joins/s, ${args.duration} s steady`);
+  console.log('bar: no failed participant, loss < 1 %, mean jitter < 30 ms, join p95 < 3 s');
+  console.log('\n| set-up | participants | joined / failed | rooms per node | server CPU (worker + Node), % of a core | loss | jitter | join p50 / p95 | throttled periods | generator CPU | verdict |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const { nodes, runs } of searches) {
+    for (const { size, run, why } of runs) {
+      const r = run.report;
+      console.log(
+        `| ${nodes} node(s) | ${size} | ${r.joined} / ${r.failed} | ${run.roomsPerNode.join(' + ')} | ` +
+          `${f(r.steady.workerCpuPct, 1)} + ${f(r.steady.serverNodeCpuPct, 1)} | ${f(r.lossPct, 2)} % | ${f(r.jitterMsMean, 1)} ms | ` +
+          `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} ms | ${run.throttled.join(' + ')} | ${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')}${r.generatorLimited ? ' (limited)' : ''} | ${why.length ? why.join(', ') : 'passes'} |`,
+      );
+    }
+  }
+  const [one, two] = searches;
+  if (one && two) {
+    const last = two.runs.at(-1)!;
+    const bounded = last.why.length ? '' : ' (two nodes passed every size: their capacity is at least this)';
+    console.log(`\ncapacity: 1 node ${one.capacity}, 2 nodes ${two.capacity}${bounded}; ratio ${one.capacity ? (two.capacity / one.capacity).toFixed(2) : 'n/a'}×`);
+  }
 }
 if (failover) {
   const back = failover.trials.map((t) => t.backMs);

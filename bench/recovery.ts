@@ -14,8 +14,8 @@
 //   npm run bench:recovery [-- --trials 10]
 import { NodePeer } from '../client/node/nodePeer.ts';
 import { opusTonePackets } from '../client/node/opusTone.ts';
-import { TcpProxy } from '../test/support/tcpProxy.ts';
-import { freePort } from '../test/support/freePort.ts';
+import { TcpProxy } from '../tools/harness/tcpProxy.ts';
+import { freePort } from '../tools/harness/freePort.ts';
 import { type BenchChorus, machine, startBenchChorus } from './support/benchChorus.ts';
 
 const trials = Number(process.argv[process.argv.indexOf('--trials') + 1]) || 10;

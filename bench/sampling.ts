@@ -7,7 +7,7 @@
 //   npm run bench:sampling
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { machine, startBenchChorus } from './support/benchChorus.ts';
-import { opusRtpParameters } from '../test/support/media.ts';
+import { opusRtpParameters } from '../tools/harness/media.ts';
 import { SignalingClient } from '../client/signaling.ts';
 import { nodeSocket } from '../client/node/nodePeer.ts';
 

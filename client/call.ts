@@ -10,20 +10,19 @@
 // newConsumer: consume locally, tell the app, consumerReady (the server resumes it).
 // When the server moves the room off a dead worker (roomMoved), the media part
 // runs again on the same session: same participant, nobody sees a leave.
+// When the socket drops the call resumes its session (resume.ts); when the
+// server lost it, the call joins again (rejoin.ts); which node it talks to is
+// nodeChoice.ts's.
 import type { types } from 'mediasoup-client';
-import {
-  closeCodes,
-  type LeaveReason,
-  type Notification,
-  type NotificationData,
-  PROTOCOL_VERSION,
-  type ResponseData,
-  wrongNodeData,
-} from '../protocol/messages.ts';
+import { closeCodes, type LeaveReason, type Notification, type NotificationData, PROTOCOL_VERSION, type ResponseData } from '../protocol/messages.ts';
 import { Emitter } from './emitter.ts';
 import { IceRecovery, type IceRecoveryOptions } from './iceRecovery.ts';
 import { NodeChoice } from './nodeChoice.ts';
+import { DEFAULT_REJOIN_FOR_MS, rejoin, rejoinsAfter } from './rejoin.ts';
+import { resumeSession } from './resume.ts';
 import { SignalingClient, SignalingError, type SocketFactory } from './signaling.ts';
+
+export { backoffMs } from './retry.ts';
 
 export type Device = types.Device;
 export type JoinResponse = ResponseData<'join'>;
@@ -166,7 +165,7 @@ export class Call extends Emitter<CallEvents> {
     try {
       signaling = await SignalingClient.connect(this.#node.current, this.options.createSocket);
     } catch (err) {
-      if (err instanceof SignalingError && err.code === 'UNREACHABLE') this.#node.unreachable();
+      this.#node.connectFailed(err);
       throw err;
     }
     this.#signaling = signaling;
@@ -201,10 +200,10 @@ export class Call extends Emitter<CallEvents> {
     try {
       await this.#join(token);
     } catch (err) {
-      const redirect = err instanceof SignalingError && err.code === 'WRONG_NODE' ? wrongNodeData.safeParse(err.data) : undefined;
-      if (followed || !redirect?.success) throw err;
+      const redirect = NodeChoice.redirect(err);
+      if (followed || !redirect) throw err;
       void signaling.close();
-      this.#node.follow(redirect.data.url);
+      this.#node.follow(redirect);
       await this.#connect(token, true);
     }
   }
@@ -307,7 +306,7 @@ export class Call extends Emitter<CallEvents> {
       () => {
         // ICE restarts did not bring the media back: join again from scratch.
         if (this.#joined && !this.#closing && !this.#rejoining && !this.#ended) {
-          void this.#rejoin('transportFailed', Date.now() + (this.options.rejoinForMs ?? 60_000));
+          void this.#rejoin('transportFailed', Date.now() + (this.options.rejoinForMs ?? DEFAULT_REJOIN_FOR_MS));
         }
       },
       this.options.iceRecovery,
@@ -427,45 +426,29 @@ export class Call extends Emitter<CallEvents> {
     this.emit('consumerClosed', remote);
   }
 
-  /**
-   * The socket dropped: reconnect with backoff and jitter and resume the same
-   * participant, for as long as the server keeps it (the grace period). A
-   * refusal (the session is gone, the token expired) ends the call.
-   */
+  /** The socket dropped: get the same session back on a new one (resume.ts), or end the call. */
   async #resume(): Promise<void> {
-    const signaling = this.signaling;
-    const deadline = Date.now() + this.#resumeGrant!.graceMs;
-    for (let attempt = 1; !this.#ended; attempt++) {
-      await sleep(backoffMs(attempt));
-      if (this.#ended) return;
-      if (Date.now() > deadline) break;
-      this.reconnectAttempts = attempt;
-      this.emit('reconnecting', attempt);
-      try {
-        await signaling.reconnect(this.#node.current, this.options.createSocket, async (call) => {
-          const resumed = await call('resume', {
-            protocolVersion: PROTOCOL_VERSION,
-            participantId: this.participantId,
-            resumeToken: this.#resumeGrant!.token,
-            token: this.#token,
-            lastSeq: signaling.lastSeq,
-          });
-          this.#resumeGrant = resumed.resume;
-          // TURN credentials are short-lived: take the fresh ones.
-          for (const t of this.#transports) if (!t.closed) await t.updateIceServers({ iceServers: resumed.iceServers });
-        });
-        this.reconnectAttempts = 0;
-        this.emit('resumed');
-        return;
-      } catch (err) {
-        const refused = err instanceof SignalingError && !['UNREACHABLE', 'CONNECTION_CLOSED'].includes(err.code);
-        if (refused) return this.#end('disconnected', err);
-        // Our node has not answered for a while (it died?): ask another; it
-        // cannot resume us (RESUME_FAILED), and we rejoin through it.
-        if (err instanceof SignalingError && err.code === 'UNREACHABLE' && attempt >= UNREACHABLE_BEFORE_ANOTHER_NODE) this.#node.unreachable();
-      }
-    }
-    this.#end('disconnected');
+    const outcome = await resumeSession({
+      signaling: this.signaling,
+      createSocket: this.options.createSocket,
+      node: this.#node,
+      participantId: this.participantId,
+      grant: this.#resumeGrant!,
+      token: this.#token,
+      stopped: () => this.#ended,
+      reconnecting: (attempt) => {
+        this.reconnectAttempts = attempt;
+        this.emit('reconnecting', attempt);
+      },
+      resumed: async (answer) => {
+        this.#resumeGrant = answer.resume;
+        // TURN credentials are short-lived: take the fresh ones.
+        for (const t of this.#transports) if (!t.closed) await t.updateIceServers({ iceServers: answer.iceServers });
+      },
+    });
+    if (!outcome.resumed) return this.#end('disconnected', outcome.refusal);
+    this.reconnectAttempts = 0;
+    this.emit('resumed');
   }
 
   #step(step: JoinStep): void {
@@ -505,8 +488,8 @@ export class Call extends Emitter<CallEvents> {
 
   #end(reason: LeaveReason, error?: Error): void {
     if (this.#ended || this.#rejoining) return;
-    const rejoinFor = this.options.rejoinForMs ?? 60_000;
-    if (this.#joined && !this.#closing && rejoinFor > 0 && REJOIN_AFTER.has(reason)) {
+    const rejoinFor = this.options.rejoinForMs ?? DEFAULT_REJOIN_FOR_MS;
+    if (this.#joined && !this.#closing && rejoinFor > 0 && rejoinsAfter(reason)) {
       void this.#rejoin(reason, Date.now() + rejoinFor);
       return;
     }
@@ -518,38 +501,32 @@ export class Call extends Emitter<CallEvents> {
   #rejoining = false;
 
   /**
-   * The server lost our session (it restarted, the room's worker died, the
-   * resume was refused, the media failed for good): join the same room again,
-   * as the same person with the same microphone and mute state, with backoff,
-   * until `deadline`. Refusals that another try would not change end the call.
+   * The server lost our session: join the same room again (rejoin.ts), as the
+   * same person with the same microphone and mute state, until `deadline`.
    */
   async #rejoin(reason: LeaveReason, deadline: number): Promise<void> {
     this.#rejoining = true;
-    let lastError: Error | undefined;
-    this.#dropMedia();
-    void this.#signaling?.close();
-    for (let attempt = 1; !this.#closing; attempt++) {
-      await sleep(backoffMs(attempt));
-      if (this.#closing || Date.now() > deadline) break;
-      this.emit('rejoining', attempt, reason);
-      try {
+    const drop = () => {
+      this.#dropMedia();
+      void this.#signaling?.close();
+    };
+    drop();
+    const outcome = await rejoin({
+      deadline,
+      stopped: () => this.#closing,
+      join: async (attempt) => {
+        this.emit('rejoining', attempt, reason);
         const token = (await this.options.refreshToken?.()) ?? this.#token;
         await this.#connect(token);
-        this.#rejoining = false;
-        this.emit('rejoined');
-        return;
-      } catch (err) {
-        lastError = err instanceof Error ? err : new Error(String(err));
-        this.#dropMedia();
-        void this.#signaling?.close();
-        if (err instanceof SignalingError && FINAL_REFUSALS.has(err.code)) break;
-      }
-    }
+      },
+      failed: drop,
+    });
     this.#rejoining = false;
+    if (outcome.rejoined) return void this.emit('rejoined');
     if (this.#closing) return;
     this.#ended = true;
     void this.close();
-    this.emit('ended', reason, lastError);
+    this.emit('ended', reason, outcome.error);
   }
 
   /** Closes transports and consumers (telling the app each consumer went), keeping the track. */
@@ -579,26 +556,3 @@ export class Call extends Emitter<CallEvents> {
     return this.#signaling?.close() ?? Promise.resolve();
   }
 }
-
-/** Failed reconnects to our node before a resume tries another node of the cluster (≈ 1 s of them). */
-const UNREACHABLE_BEFORE_ANOTHER_NODE = 3;
-
-/** Why the server may have lost our session in a way a new join repairs. */
-const REJOIN_AFTER: ReadonlySet<LeaveReason> = new Set(['disconnected', 'workerDied', 'serverShutdown']);
-/** Refusals another join attempt would get again. */
-const FINAL_REFUSALS: ReadonlySet<string> = new Set([
-  'TOKEN_INVALID',
-  'TOKEN_EXPIRED',
-  'TOKEN_WRONG_ROOM',
-  'FORBIDDEN',
-  'UNSUPPORTED_PROTOCOL',
-  'INVALID_MESSAGE',
-]);
-
-/** Reconnect delays: the first at once (spread a little), then doubling to 5 s, each ±30 %. */
-export function backoffMs(attempt: number): number {
-  const base = attempt === 1 ? 100 : Math.min(5000, 250 * 2 ** (attempt - 2));
-  return base * (0.7 + Math.random() * 0.6);
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,16 @@
 // cluster a join may be answered WRONG_NODE (the room lives on another node):
 // the call follows it, once per join; the join response lists the live nodes,
 // and when the current node does not answer (it died) the call tries the next
-// one, which sends it on to the room's new node.
+// one, which sends it on to the room's new node. This module reads the
+// signaling errors that decide it; the call only reports them.
+import { wrongNodeData } from '../protocol/messages.ts';
+import { SignalingError } from './signaling.ts';
+
+/** Failed reconnects to our node before a resume tries another node of the cluster (≈ 1 s of them). */
+const UNREACHABLE_BEFORE_ANOTHER_NODE = 3;
+
+const unreachable = (err: unknown) => err instanceof SignalingError && err.code === 'UNREACHABLE';
+
 export class NodeChoice {
   #current: string;
   #known: readonly string[] = [];
@@ -30,5 +39,26 @@ export class NodeChoice {
   unreachable(): void {
     const all = [...new Set([this.#current, this.entry, ...this.#known])];
     this.#current = all[1 % all.length]!;
+  }
+
+  /** A join's connection failed (`err`): a node that did not answer is passed over at once. */
+  connectFailed(err: unknown): void {
+    if (unreachable(err)) this.unreachable();
+  }
+
+  /**
+   * Attempt `attempt` of a resume failed (`err`): once our node has not
+   * answered for a while (it died?), ask another; it cannot resume us
+   * (RESUME_FAILED), and we rejoin through it.
+   */
+  resumeFailed(err: unknown, attempt: number): void {
+    if (unreachable(err) && attempt >= UNREACHABLE_BEFORE_ANOTHER_NODE) this.unreachable();
+  }
+
+  /** Where a join's WRONG_NODE error (`err`) sends us, if it is one with a valid URL. */
+  static redirect(err: unknown): string | undefined {
+    if (!(err instanceof SignalingError && err.code === 'WRONG_NODE')) return undefined;
+    const data = wrongNodeData.safeParse(err.data);
+    return data.success ? data.data.url : undefined;
   }
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../../sfu/config/load.ts';
 import type { Config } from '../../sfu/config/schema.ts';
 import { silentLogger } from '../../sfu/log.ts';
 import { type ChorusServer, startChorus } from '../../sfu/server.ts';
-import { type JoinTarget, joinTarget } from '../../test/support/joinTarget.ts';
+import { type JoinTarget, joinTarget } from '../../tools/harness/joinTarget.ts';
 
 export interface BenchChorus extends ChorusServer {
   config: Config;

@@ -4,19 +4,11 @@
 // participant connects from this machine), or the bare mediasoup server (bench/bareServer.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../sfu/paths.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { loopbackEnv, startChorusProcess } from '../../tools/harness/chorusProcess.ts';
+import { freePort } from '../../tools/harness/freePort.ts';
 
 export interface BenchServer {
   url: string;
@@ -60,27 +52,20 @@ export async function startServer(
         `signaling:\n  maxSocketsPerAddress: 100000\n` +
         `http:\n  rateLimits:\n    devToken:\n      requestsPerSecond: 10000\n      requestBurst: 100000\n`,
     );
-    child = spawn(process.execPath, ['--import', 'tsx', 'sfu/main.ts'], {
-      cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+    const run = startChorusProcess(
+      {
         ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
         // To compare worker builds: MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker npm run bench:compare
         ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
         CHORUS_CONFIG: config,
-        CHORUS_HTTP_HOST: '127.0.0.1',
-        CHORUS_HTTP_PORT: String(port),
-        CHORUS_WORKERS: '1',
-        CHORUS_RTC_LISTEN_IP: '127.0.0.1',
-        CHORUS_ANNOUNCED_ADDRESS: '127.0.0.1',
-        CHORUS_RTC_PORT_BASE: '0',
+        ...loopbackEnv(port),
         CHORUS_LOG_LEVEL: logTo ? 'warn' : 'error',
         CHORUS_EMBEDDED_DB_DIR: path.join(dir, 'pgdata'),
       },
       // Chorus's warnings (e.g. a failed transport with its ICE/DTLS history) to a file when asked.
-      stdio: logTo ? ['ignore', 'ignore', fs.openSync(logTo, 'a')] : 'ignore',
-    });
+      { logFile: logTo },
+    );
+    child = run.child;
   }
   const url = `http://127.0.0.1:${port}`;
   const end = Date.now() + 30_000;

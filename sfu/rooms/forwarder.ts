@@ -174,7 +174,7 @@ export class Forwarder {
         const plan = planConsumerSet(held, wanted);
         for (const id of plan.close) listener.closeConsumer(id);
         for (const producerId of plan.create) {
-          const owner = this.#ownerOf(producerId);
+          const owner = ownerOf(this.room.participants, producerId);
           if (!owner?.producer || owner.producer.id !== producerId) continue; // left meanwhile
           try {
             await this.room.consume(listener, owner);
@@ -196,13 +196,14 @@ export class Forwarder {
   #fromElsewhere(listener: Participant): (producerId: string) => boolean {
     const node = listener.remote?.kind === 'node' ? listener.remote.node : undefined;
     if (node === undefined) return () => true;
-    return (producerId) => this.#ownerOf(producerId)?.remote?.node !== node;
+    return (producerId) => ownerOf(this.room.participants, producerId)?.remote?.node !== node;
   }
+}
 
-  #ownerOf(producerId: string): Participant | undefined {
-    for (const p of this.room.participants.values()) if (p.producer?.id === producerId) return p;
-    return undefined;
-  }
+/** The participant among `participants` whose producer `producerId` is. */
+export function ownerOf(participants: ReadonlyMap<string, Participant>, producerId: string): Participant | undefined {
+  for (const p of participants.values()) if (p.producer?.id === producerId) return p;
+  return undefined;
 }
 
 function queueOf(queues: WeakMap<Participant, SerialQueue>, listener: Participant): SerialQueue {

@@ -8,15 +8,8 @@
 // applies that to the listener's consumers (forwarder.ts). It closes itself a
 // moment after its last participant leaves.
 //
-// When its worker dies, the room moves: it gets a router on a live worker from
-// its RouterSource and keeps everything else (participants with their ids,
-// roles, mute and moderation state, the removed list, the chat). Their
-// mediasoup objects died with the router (those on the room's other routers
-// are closed with them); each participant drops them, is placed again and is
-// told (`roomMoved`), and its client sets its media up again. Only when no
-// worker can take the room does it close ('workerDied'; the clients rejoin).
-// When a worker the room only spans dies, its participants there move the
-// same way and nobody else notices.
+// When a worker under it dies, the room moves to live ones and keeps its
+// participants and their state: its RoomMover (roomMover.ts) does that.
 //
 // A room spanning nodes (sfu/cluster/octo.ts) adds *remote* participants
 // (participant.ts): mirrors of people on another node, whose producers are
@@ -34,30 +27,17 @@ import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
 import type { ChatMessage, LeaveReason, NotificationData, NotificationName } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
-import { consumerCap } from './consumerPolicy.ts';
-import { Forwarder } from './forwarder.ts';
+import { Forwarder, ownerOf } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { RaisedHands } from './hands.ts';
 import { PeopleElsewhere } from './peopleElsewhere.ts';
 import { RoomNotices } from './roomNotices.ts';
+import { type Placement, type RoomMove, RoomMover, type RouterSource } from './roomMover.ts';
 import { RoomSpan, type SpanWorkers } from './roomSpan.ts';
 import { SpeakerMonitor } from './speakerMonitor.ts';
 
 export type RoomCloseReason = 'empty' | 'workerDied' | 'serverShutdown' | 'closedByAdmin';
-
-/** Where a room gets a router: when it opens, and again when its worker dies. */
-export type RouterSource = () => Promise<{ media: MediaWorker; router: types.Router }>;
-
-/** A room (or its participants on one worker) moved off a dead worker: who was moved, from where to where. */
-export interface RoomMove {
-  from: MediaWorker;
-  to: MediaWorker;
-  participants: readonly Participant[];
-  at: Date;
-  /** The room's primary router moved (else only participants on a worker it spanned). */
-  primary: boolean;
-}
 
 export interface RoomOptions {
   emptyRoomCloseDelayMs: number;
@@ -113,9 +93,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #router!: types.Router;
   #speakers!: SpeakerMonitor;
   #span!: RoomSpan;
-  /** Set while the room (or some of its participants) moves to another worker; media requests wait for it. */
-  #moving?: Promise<void>;
-  #movingLost?: Promise<void>;
+  readonly #mover: RoomMover;
 
   private constructor(
     readonly name: string,
@@ -157,6 +135,32 @@ export class Room extends EventEmitter<RoomEvents> {
       mirrorMuted: () => this.#forwarder.update(true),
       handsChanged: () => this.#broadcastHands(),
     });
+    this.#mover = new RoomMover({
+      name,
+      log,
+      source,
+      options,
+      participants: this.#participants,
+      get closed() {
+        return room.#closed;
+      },
+      get media() {
+        return room.#media;
+      },
+      get speakers() {
+        return room.#speakers;
+      },
+      get span() {
+        return room.#span;
+      },
+      get forwardK() {
+        return room.#forwarder.k;
+      },
+      place: (next) => room.#place(next),
+      moved: (move) => room.emit('moved', move),
+      reforward: () => room.#forwarder.update(true),
+      close: (reason) => room.close(reason),
+    });
     this.#place(placed);
     this.#armEmptyTimer();
   }
@@ -168,23 +172,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Opens a room on a router from `source`. */
   static async create(name: string, source: RouterSource, spanWorkers: SpanWorkers, options: RoomOptions, log: Logger): Promise<Room> {
-    return new Room(name, source, spanWorkers, await Room.#placement(source, options), options, log);
-  }
-
-  /** A router from `source`, with the speaker observers on it. */
-  static async #placement(source: RouterSource, options: RoomOptions): Promise<Placement> {
-    const { media, router } = await source();
-    try {
-      const speakers = await SpeakerMonitor.create(router, {
-        intervalMs: options.levelIntervalMs,
-        thresholdDbov: options.speakingThresholdDbov,
-        maxEntries: options.maxParticipants,
-      });
-      return { media, router, speakers };
-    } catch (err) {
-      router.close();
-      throw err;
-    }
+    return new Room(name, source, spanWorkers, await RoomMover.placement(source, options), options, log);
   }
 
   /** Runs the room on this router from now on. */
@@ -193,16 +181,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#router = router;
     this.#speakers = speakers;
     this.#span = new RoomSpan({ media, router, participants: new Set() }, this.spanWorkers, this.options.maxConsumersPerWorker, this.log, this.name);
-    this.#span.on('lost', (from, lost) => {
-      const moving = this.#relocate(from, lost, false).finally(() => {
-        if (this.#movingLost === moving) this.#movingLost = undefined;
-      });
-      this.#movingLost = moving;
-    });
+    this.#span.on('lost', (from, lost) => this.#mover.spanLost(from, lost));
     // The router closes under us when its worker dies (or the pool closes): move.
-    router.once('workerclose', () => {
-      if (!this.#closed) this.#moving = this.#move();
-    });
+    router.once('workerclose', () => this.#mover.primaryLost());
     speakers.on('report', () => this.#onLevels());
     speakers.on('dominant', (producerId) => {
       const speaker = this.#ownerOf(producerId);
@@ -210,83 +191,6 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#dominant = speaker;
       this.#broadcast('dominantSpeaker', { participantId: speaker.id });
     });
-  }
-
-  /**
-   * The worker died: every participant drops its (dead) media objects, the
-   * room gets a router on a live worker and tells each participant to set its
-   * media up again. Closes the room ('workerDied') when no worker takes it.
-   */
-  async #move(): Promise<void> {
-    const from = this.#media;
-    for (const p of this.#participants.values()) p.dropMedia();
-    this.#speakers.removeAllListeners();
-    this.#span.removeAllListeners();
-    this.#span.close(); // the room's routers on other workers go too: everyone is placed again
-    // mediasoup closes a dead worker's routers before it reports the death:
-    // let the pool hear of it first (it schedules the replacement we may wait for).
-    await new Promise((resolve) => setImmediate(resolve));
-    let placed: Placement;
-    try {
-      placed = await Room.#placement(this.source, this.options);
-    } catch (err) {
-      this.#moving = undefined;
-      this.log.warn('no live worker can take the room of a dead worker: closing it', { room: this.name, error: err as Error });
-      this.close('workerDied');
-      return;
-    }
-    if (this.#closed) {
-      this.#moving = undefined;
-      return void placed.router.close();
-    }
-    this.#place(placed);
-    await this.#relocate(from, [...this.#participants.values()], true);
-    this.#moving = undefined;
-  }
-
-  /**
-   * Places participants whose media died with `from` again, tells each
-   * (`roomMoved`) and reports the move, per worker they went to (`primary`:
-   * the room's own router moved, to the first of them).
-   */
-  async #relocate(from: MediaWorker, participants: readonly Participant[], primary: boolean): Promise<void> {
-    const moved = new Map<MediaWorker, Participant[]>(primary ? [[this.#media, []]] : []);
-    const span = this.#span;
-    for (const p of participants) {
-      if (!primary) p.dropMedia();
-      // Closed, or the primary died meanwhile: that move places everyone.
-      if (p.closed || this.#closed || span !== this.#span) continue;
-      try {
-        const { media, router } = await span.place(p, this.#expectedConsumers(p));
-        if (!moved.has(media)) moved.set(media, []);
-        moved.get(media)!.push(p);
-        p.link.notify('roomMoved', { routerRtpCapabilities: router.rtpCapabilities });
-      } catch (err) {
-        if (span !== this.#span) continue;
-        this.log.warn('cannot place a participant whose worker died', { room: this.name, participant: p.id, error: err as Error });
-        p.link.notify('roomClosed', { reason: 'workerDied' });
-        p.close('workerDied');
-      }
-    }
-    const at = new Date();
-    for (const [to, group] of moved) {
-      const isPrimary = primary && to === this.#media;
-      this.log.info(isPrimary ? 'room moved off a dead worker' : 'participants moved off a dead worker', {
-        room: this.name,
-        from: from.pid,
-        to: to.pid,
-        participants: group.length,
-      });
-      this.emit('moved', { from, to, participants: group, at, primary: isPrimary });
-    }
-    this.#forwarder.update(true);
-  }
-
-  /** Consumers `p` will hold: one per sender it may hear (others who may send), at most a listener's cap. */
-  #expectedConsumers(p: Participant): number {
-    let senders = 0;
-    for (const other of this.#participants.values()) if (other !== p && other.role !== 'listener') senders++;
-    return Math.max(1, Math.min(consumerCap(this.forwardK, this.options.maxConsumersPerListener), senders));
   }
 
   /** The worker the room runs on (another one after a move). */
@@ -309,9 +213,8 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Resolves once the room and its participants are on live routers (at once, unless something is moving). */
-  async placed(): Promise<void> {
-    await this.#moving;
-    await this.#movingLost;
+  placed(): Promise<void> {
+    return this.#mover.placed();
   }
 
   get closed(): boolean {
@@ -342,7 +245,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // Where its media will live (another worker when this one is at its budget).
     clearTimeout(this.#emptyTimer);
     try {
-      await this.#span.place(participant, this.#expectedConsumers(participant));
+      await this.#span.place(participant, this.#mover.expectedConsumers(participant));
       this.#admit(grant); // again: other joins and leaves went on meanwhile
       // The same identity again (a second tab, a reconnect): the new session replaces the old.
       const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
@@ -402,8 +305,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #ownerOf(producerId: string): Participant | undefined {
-    for (const p of this.#everyone.values()) if (p.producer?.id === producerId) return p;
-    return undefined;
+    return ownerOf(this.#everyone, producerId);
   }
 
   async createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
@@ -596,10 +498,4 @@ export class Room extends EventEmitter<RoomEvents> {
     this.log.info('room closed', { room: this.name, reason });
     this.emit('close', reason);
   }
-}
-
-interface Placement {
-  media: MediaWorker;
-  router: types.Router;
-  speakers: SpeakerMonitor;
 }

@@ -11,7 +11,8 @@ import { mediaCodecs } from '../media/codecs.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
 import type { LeaveReason } from '../../protocol/messages.ts';
 import type { Participant, PeerLink } from './participant.ts';
-import { Room, type RoomCloseReason, type RoomMove, type RoomOptions } from './room.ts';
+import { Room, type RoomCloseReason, type RoomOptions } from './room.ts';
+import type { RoomMove } from './roomMover.ts';
 import type { SpanWorkers } from './roomSpan.ts';
 
 export interface RegistryOptions extends RoomOptions {
