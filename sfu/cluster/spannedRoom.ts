@@ -36,7 +36,11 @@ export class SpannedRoom {
   ) {
     const node = self;
     room.on('participantJoined', (p) => this.#send({ kind: 'joined', node, person: p.info() }));
-    room.on('participantLeft', (p, reason) => this.#send({ kind: 'left', node, participantId: p.id, reason }));
+    room.on('participantLeft', (p, reason) => {
+      // The owner's room closing closes its satellites (octo.ts): their people hear roomClosed, not each leave.
+      if (this.owner === undefined && room.closed) return;
+      this.#send({ kind: 'left', node, participantId: p.id, reason });
+    });
     room.on('muted', (p) => this.#send({ kind: 'muted', node, participantId: p.id, muted: p.muted }));
     room.on('hands', () => this.#send({ kind: 'hands', node, hands: room.hands.list() }));
     room.on('chat', (message) => this.#send({ kind: 'chat', node, message }));
@@ -189,11 +193,14 @@ export class SpannedRoom {
     this.link.tell(node, 'spanState', { room: this.room.name, ...body });
   }
 
-  /** Nothing more goes or comes; the people elsewhere leave the roster here. */
+  /**
+   * Nothing more goes or comes. The room here is closing (its people are told
+   * that): the people elsewhere go from its copy without a leave each.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.room.elsewhere.ask = undefined;
-    for (const node of this.room.elsewhere.nodes()) this.room.elsewhere.gone(node, 'disconnected');
+    this.room.elsewhere.forget();
   }
 }

@@ -171,6 +171,11 @@ export class PeopleElsewhere {
     if (v.hands.length > 0) this.host.handsChanged();
   }
 
+  /** This part of the room no longer hears the other nodes (it is closing): their people go, untold. */
+  forget(): void {
+    this.#nodes.clear();
+  }
+
   /** A mirror joined the room's forwarding: it takes its person's mute. */
   mirrorAdded(mirror: Participant): void {
     for (const v of this.#nodes.values()) {

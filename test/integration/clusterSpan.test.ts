@@ -348,6 +348,8 @@ describe('one call across two nodes', () => {
       await until(() => p.call.isEnded, 'the call to end');
     }
     expect(bob.failure?.message).toMatch(/: roomClosed$/);
+    // As on one node: the room closing is told once, not as everyone leaving.
+    for (const p of [bob, dan]) expect(p.signaling.notifications.filter((n) => n.notification === 'participantLeft')).toEqual([]);
     await until(async () => (await adminRoom(other, room)) === undefined, 'the satellite to close', 20_000);
   }, 90_000);
 
