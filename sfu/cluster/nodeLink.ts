@@ -6,11 +6,16 @@
 // needs no port, address or secret of its own; a request whose answer does
 // not come within REQUEST_TIMEOUT_MS (the other node died, Redis is down: pub/sub
 // does not queue for an absent subscriber) fails, and the caller gives up
-// what it was setting up. Messages are JSON, checked on arrival.
+// what it was setting up. Messages are JSON, checked on arrival; a request of
+// a type nobody handles is logged and answered with an error. A handler's
+// ChorusError comes back to the asker as a ChorusError with its code (a
+// moderator's NOT_FOUND on another node is theirs).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { errorCodes } from '../../protocol/messages.ts';
 import type { ClusterRedis } from './redis.ts';
 
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -19,7 +24,7 @@ export const linkChannel = (node: string) => `chorus:link:${node}`;
 
 const message = z.union([
   z.strictObject({ id: z.string(), from: z.string(), type: z.string(), body: z.unknown() }),
-  z.strictObject({ re: z.string(), ok: z.boolean(), body: z.unknown().optional(), error: z.string().optional() }),
+  z.strictObject({ re: z.string(), ok: z.boolean(), body: z.unknown().optional(), error: z.string().optional(), code: z.enum(errorCodes).optional() }),
 ]);
 
 /** Answers a request of one type: the body it was sent, the node that sent it; its result goes back. */
@@ -85,17 +90,20 @@ export class NodeLink {
       this.#pending.delete(m.re);
       clearTimeout(pending.timer);
       if (m.ok) pending.resolve(m.body);
-      else pending.reject(new Error(m.error ?? 'failed'));
+      else pending.reject(m.code ? new ChorusError(m.code, m.error ?? m.code) : new Error(m.error ?? 'failed'));
       return;
     }
     const { id, from, type, body } = m;
     const handler = this.#handlers.get(type);
     const answer = (reply: object) =>
       this.redis.client.publish(linkChannel(from), JSON.stringify({ re: id, ...reply })).catch(() => {});
-    if (!handler) return void answer({ ok: false, error: `unknown request ${type}` });
+    if (!handler) {
+      this.log.warn('node link: unknown request dropped', { type: type.slice(0, 64), from: from.slice(0, 64) });
+      return void answer({ ok: false, error: `unknown request ${type}` });
+    }
     handler(body, from).then(
       (result) => answer({ ok: true, body: result ?? null }),
-      (err: Error) => answer({ ok: false, error: err.message }),
+      (err: Error) => answer({ ok: false, error: err.message, ...(err instanceof ChorusError ? { code: err.code } : {}) }),
     );
   }
 

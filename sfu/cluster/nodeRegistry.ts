@@ -3,7 +3,8 @@
 // cluster.heartbeatMs, and reads everyone's. A node whose key expired (it died,
 // or lost Redis for longer than nodeTtlMs) is not live: it gets no new room and
 // its rooms may be taken over. The set chorus:nodes lists the ids to read;
-// ids whose key is gone are removed from it as they are found.
+// ids whose key is gone are removed from it as they are found. Watchers hear
+// the live list after every heartbeat that read it.
 import type { Logger } from '../log.ts';
 import type { NodeInfo } from './placement.ts';
 import type { ClusterRedis } from './redis.ts';
@@ -34,6 +35,7 @@ export class NodeRegistry {
   /** Whether the last heartbeat reached Redis. */
   #up = false;
   #beating?: Promise<void>;
+  readonly #watchers = new Set<(nodes: readonly NodeInfo[]) => void>();
 
   constructor(
     readonly redis: ClusterRedis,
@@ -59,6 +61,11 @@ export class NodeRegistry {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /** Calls `watcher` with the live nodes after every heartbeat that read them. */
+  watch(watcher: (nodes: readonly NodeInfo[]) => void): void {
+    this.#watchers.add(watcher);
   }
 
   start(): void {
@@ -102,6 +109,13 @@ export class NodeRegistry {
       if (gone.length) await r.srem(NODES_KEY, ...gone);
       this.#nodes = nodes;
       this.#up = true;
+      for (const watcher of this.#watchers) {
+        try {
+          watcher(nodes);
+        } catch (err) {
+          this.log.warn('a node list watcher failed', { error: err as Error });
+        }
+      }
     } catch (err) {
       this.#up = false;
       this.onError();

@@ -9,9 +9,11 @@
 // Satellites do not own the room: no lease, and no cap of their own (a
 // satellite keeps taking the joins sent to it). One satellite per room per
 // node; the owner sends joiners to a satellite it has before it opens another.
+// What everyone sees of everyone across the nodes (roster, mute, hands, chat,
+// moderation) is spanState.ts; an admin's close reaches the satellites as one.
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
-import type { Room } from '../rooms/room.ts';
+import type { Room, RoomCloseReason } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { NodeLink } from './nodeLink.ts';
 import type { NodeRegistry } from './nodeRegistry.ts';
@@ -20,6 +22,7 @@ import { type NodeInfo, pickNode } from './placement.ts';
 import type { ClusterRedis } from './redis.ts';
 import { Satellite } from './satellite.ts';
 import { SatelliteAttachment } from './spanOwner.ts';
+import { SpanState } from './spanState.ts';
 
 export const spanKey = (room: string) => `chorus:span:${room}`;
 
@@ -34,6 +37,7 @@ export interface RoomSpanning {
 }
 
 const roomName = z.strictObject({ room: z.string() });
+const roomClosed = z.strictObject({ room: z.string(), reason: z.enum(['empty', 'workerDied', 'serverShutdown', 'closedByAdmin']).optional() });
 const attach = z.strictObject({ room: z.string(), pipe: pipeAddress });
 const produce = z.strictObject({
   room: z.string(),
@@ -68,6 +72,8 @@ export class Octo implements RoomSpanning {
   readonly #pending = new Map<string, string>();
   /** The owner's ends: by room, then satellite node. */
   readonly #attached = new Map<string, Map<string, SatelliteAttachment>>();
+  /** The room's people across its nodes. */
+  readonly #state: SpanState;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -76,7 +82,9 @@ export class Octo implements RoomSpanning {
     readonly rooms: RoomRegistry,
     readonly options: OctoOptions,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.#state = new SpanState(link, nodes, log);
+  }
 
   get #on(): boolean {
     return this.options.maxParticipantsPerNodePerRoom > 0;
@@ -87,7 +95,8 @@ export class Octo implements RoomSpanning {
       const owner = this.#pending.get(room.name);
       if (owner !== undefined) this.#openSatellite(room, owner);
     });
-    this.rooms.on('roomClosed', (room) => this.#ownerClosed(room));
+    this.rooms.on('roomClosed', (room, reason) => this.#ownerClosed(room, reason));
+    this.#state.start();
     const l = this.link;
     // Owner side.
     l.handle('attach', (body, from) => this.#attach(attach.parse(body), from));
@@ -114,11 +123,12 @@ export class Octo implements RoomSpanning {
       if (sat?.owner === from) sat.dropVoice(c.consumerId);
     });
     l.handle('roomClosed', async (body, from) => {
-      const { room } = roomName.parse(body);
+      const { room, reason } = roomClosed.parse(body);
       const sat = this.#satellites.get(room);
       if (sat?.owner !== from) return;
       sat.close(false);
-      sat.room.close('serverShutdown'); // its people rejoin, wherever the room is now
+      // An admin's close ends the call; otherwise its people rejoin, wherever the room is now.
+      sat.room.close(reason === 'closedByAdmin' ? 'closedByAdmin' : 'serverShutdown');
     });
   }
 
@@ -163,9 +173,11 @@ export class Octo implements RoomSpanning {
       onMade: (s) => {
         sat = s;
         this.#satellites.set(room.name, s);
+        this.#state.satellite(room, owner);
       },
       onClosed: () => {
         if (this.#satellites.get(room.name) === sat) this.#satellites.delete(room.name);
+        this.#state.satelliteClosed(room.name);
         this.redis.client.srem(spanKey(room.name), this.nodes.id).catch(() => {});
       },
     });
@@ -194,6 +206,7 @@ export class Octo implements RoomSpanning {
     if (!byNode) this.#attached.set(name, (byNode = new Map()));
     byNode.set(from, attachment);
     room.once('close', () => attachment.close());
+    this.#state.attached(room, from);
     this.log.info('satellite attached to a room here', { room: name, node: from });
     return { pipe: ours };
   }
@@ -206,18 +219,19 @@ export class Octo implements RoomSpanning {
     a.close();
     byNode!.delete(node);
     if (byNode!.size === 0) this.#attached.delete(name);
+    this.#state.detached(name, node);
     this.log.info('satellite detached from a room here', { room: name, node });
   }
 
-  /** Owner side: the room closed here: its satellites close too. */
-  #ownerClosed(room: Room): void {
+  /** Owner side: the room closed here: its satellites close too, for the same reason. */
+  #ownerClosed(room: Room, reason: RoomCloseReason): void {
     const byNode = this.#attached.get(room.name);
     if (!byNode) return;
     this.#attached.delete(room.name);
     for (const [node, a] of byNode) {
       if (a.room !== room) continue;
       a.close();
-      this.link.tell(node, 'roomClosed', { room: room.name });
+      this.link.tell(node, 'roomClosed', { room: room.name, reason });
     }
   }
 

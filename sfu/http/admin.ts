@@ -54,6 +54,7 @@ function describeRoom(room: Room) {
       id: p.id,
       kind: p.remote!.kind,
       node: p.remote!.node,
+      muted: p.muted,
       ...(p.remote!.kind === 'node'
         ? { piped: [...p.consumers.values()].map((c) => ({ participantId: String(c.appData.participantId), running: !c.paused })) }
         : {}),

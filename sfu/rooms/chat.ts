@@ -1,6 +1,8 @@
 // Room chat on the signaling WebSocket (not SCTP data channels): messages pass
 // through the server, which checks their size and rate and keeps the last few
-// for people who join later. See docs/protocol.md for why.
+// for people who join later. See docs/protocol.md for why. In a room spanning
+// nodes the messages posted elsewhere (checked on their node) join the history
+// too, in the order they were posted, so that every node keeps the same.
 import { randomUUID } from 'node:crypto';
 import { ChorusError } from '../errors.ts';
 import type { ChatMessage } from '../../protocol/messages.ts';
@@ -40,8 +42,23 @@ export class RoomChat {
       text,
       at: new Date(now).toISOString(),
     };
-    this.#history.push(message);
-    if (this.#history.length > this.options.historySize) this.#history.shift();
+    this.#keep(message);
     return message;
+  }
+
+  /** A message posted on another node: kept in posting order (by time, then id); false if it is known or too old to keep. */
+  add(message: ChatMessage): boolean {
+    if (this.#history.some((m) => m.id === message.id)) return false;
+    return this.#keep(message);
+  }
+
+  #keep(message: ChatMessage): boolean {
+    const h = this.#history;
+    let i = h.length;
+    while (i > 0 && (h[i - 1]!.at > message.at || (h[i - 1]!.at === message.at && h[i - 1]!.id > message.id))) i--;
+    if (i === 0 && h.length >= this.options.historySize) return false;
+    h.splice(i, 0, message);
+    if (h.length > this.options.historySize) h.shift();
+    return true;
   }
 }

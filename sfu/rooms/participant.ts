@@ -235,6 +235,13 @@ export class Participant extends EventEmitter<ParticipantEvents> {
     return true;
   }
 
+  /** A mirror: its person muted or unmuted on their node (their producer there pauses); returns whether it changed. */
+  mirrorMuted(muted: boolean): boolean {
+    if (this.remote?.kind !== 'mirror' || muted === this.#muted) return false;
+    this.#setMutedFlag(muted);
+    return true;
+  }
+
   /** A moderator's mute: muted now, and unmuting allowed only if `allowUnmute`. */
   async forceMute(allowUnmute: boolean): Promise<boolean> {
     this.#unmuteAllowed = allowUnmute;

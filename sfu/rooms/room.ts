@@ -14,20 +14,24 @@
 // A room spanning nodes (sfu/cluster/octo.ts) adds *remote* participants
 // (participant.ts): mirrors of people on another node, whose producers are
 // piped here, and, on the owner, one stand-in listener per satellite node.
-// They take part in forwarding only: not in the roster, the broadcasts, the
-// counts or the events (the session records are their own node's).
+// They take part in forwarding, levels and the dominant speaker only: not in
+// the counts or the events (the session records are their own node's). What
+// everyone sees of the people on other nodes (roster, mute, hands) is the
+// room's PeopleElsewhere (peopleElsewhere.ts); the events `muted`, `hands`,
+// `chat` and `removed` say what changed here, for the other nodes.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MediaWorker } from '../media/workerPool.ts';
-import type { LeaveReason, NotificationData, NotificationName } from '../../protocol/messages.ts';
+import type { ChatMessage, LeaveReason, NotificationData, NotificationName } from '../../protocol/messages.ts';
 import type { Grant } from '../auth/tokens.ts';
 import { Forwarder, ownerOf } from './forwarder.ts';
 import { type Direction, Participant, type PeerLink } from './participant.ts';
 import { RoomChat } from './chat.ts';
 import { RaisedHands } from './hands.ts';
+import { PeopleElsewhere } from './peopleElsewhere.ts';
 import { RoomNotices } from './roomNotices.ts';
 import { type Placement, type RoomMove, RoomMover, type RouterSource } from './roomMover.ts';
 import { RoomSpan, type SpanWorkers } from './roomSpan.ts';
@@ -55,6 +59,14 @@ type RoomEvents = {
   /** A participant here produces: its producer as the primary router has it (a room spanning nodes pipes it on). */
   producer: [Participant, types.Producer];
   moved: [RoomMove];
+  /** Someone here muted or unmuted (themselves, a moderator, or by producing paused). */
+  muted: [Participant];
+  /** The hands raised here changed. */
+  hands: [];
+  /** Someone here posted a chat message. */
+  chat: [ChatMessage];
+  /** An identity was removed here (refused for the room's life). */
+  removed: [string];
   close: [RoomCloseReason];
 };
 
@@ -63,6 +75,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly createdAt = new Date();
   readonly chat = new RoomChat({ historySize: 50, rateLimit: 5, rateWindowMs: 5_000 });
   readonly hands = new RaisedHands();
+  /** The room's people on other nodes (a room spanning nodes). */
+  readonly elsewhere: PeopleElsewhere;
   readonly #participants = new Map<string, Participant>();
   /** Mirrors and node stand-ins (a room spanning nodes), by id. */
   readonly #remote = new Map<string, Participant>();
@@ -99,9 +113,8 @@ export class Room extends EventEmitter<RoomEvents> {
         get activity() {
           return room.#speakers.tracker;
         },
-        // Everyone forwarding knows of: the people here, and the remote ones.
         get participants() {
-          return room.#remote.size === 0 ? room.#participants : new Map([...room.#participants, ...room.#remote]);
+          return room.#everyone;
         },
         holdMs: options.speakerHoldMs,
         maxConsumersPerListener: options.maxConsumersPerListener,
@@ -109,9 +122,18 @@ export class Room extends EventEmitter<RoomEvents> {
       },
       options.forwardK,
     );
-    this.#notices = new RoomNotices(this.#participants, () => this.#speakers.tracker, options.speakingThresholdDbov, {
+    this.#notices = new RoomNotices(() => this.#everyone.values(), () => this.#speakers.tracker, options.speakingThresholdDbov, {
       speakers: (data) => this.#broadcast('speakers', data),
       connectionQuality: (data) => this.#broadcast('connectionQuality', data),
+    });
+    this.elsewhere = new PeopleElsewhere({
+      name,
+      maxPeople: options.maxParticipants,
+      broadcast: (n, data) => this.#broadcast(n, data),
+      isHere: (id) => this.#participants.has(id),
+      mirror: (id) => (this.#remote.get(id)?.remote?.kind === 'mirror' ? this.#remote.get(id) : undefined),
+      mirrorMuted: () => this.#forwarder.update(true),
+      handsChanged: () => this.#broadcastHands(),
     });
     this.#mover = new RoomMover({
       name,
@@ -141,6 +163,11 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     this.#place(placed);
     this.#armEmptyTimer();
+  }
+
+  /** Everyone forwarding and the level reports know of: the people here, and the remote ones. */
+  get #everyone(): ReadonlyMap<string, Participant> {
+    return this.#remote.size === 0 ? this.#participants : new Map([...this.#participants, ...this.#remote]);
   }
 
   /** Opens a room on a router from `source`. */
@@ -261,7 +288,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.log.info('participant left', { room: this.name, participant: participant.id, reason });
     if (!this.#closed) this.#broadcast('participantLeft', { participantId: participant.id, reason });
-    if (this.hands.forget(participant.id) && !this.#closed) this.#broadcastHands();
+    if (this.hands.forget(participant.id) && !this.#closed) this.#handsChanged();
     this.emit('participantLeft', participant, reason);
     this.#forwarder.update(true);
     this.#armEmptyTimer();
@@ -278,7 +305,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   #ownerOf(producerId: string): Participant | undefined {
-    return ownerOf(this.#participants, producerId);
+    return ownerOf(this.#everyone, producerId);
   }
 
   async createTransport(participant: Participant, direction: Direction): Promise<types.WebRtcTransport> {
@@ -293,7 +320,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const observable = await this.#span.observable(participant, producer);
     await this.#speakers.addProducer(observable);
     this.emit('producer', participant, observable);
-    if (paused) this.#broadcast('producerPaused', { participantId: participant.id }, participant);
+    if (paused) this.#mutedChanged(participant);
     // A new producer is idle until the level observer hears it: the policy must know it now.
     this.#forwarder.update(false);
     for (const listener of this.#participants.values()) void this.syncConsumers(listener);
@@ -310,10 +337,14 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async setMuted(participant: Participant, muted: boolean): Promise<void> {
-    if (await participant.setMuted(muted)) {
-      this.#broadcast(muted ? 'producerPaused' : 'producerResumed', { participantId: participant.id }, participant);
-      this.#forwarder.update(true);
-    }
+    if (await participant.setMuted(muted)) this.#mutedChanged(participant);
+  }
+
+  /** Tells everyone (but them) that `p` muted or unmuted, and the other nodes; forwarding ranks again. */
+  #mutedChanged(p: Participant): void {
+    this.#broadcast(p.muted ? 'producerPaused' : 'producerResumed', { participantId: p.id }, p);
+    this.#forwarder.update(true);
+    this.emit('muted', p);
   }
 
   /** Remote participants (mirrors, node stand-ins) by id. */
@@ -329,6 +360,7 @@ export class Room extends EventEmitter<RoomEvents> {
   async addRemote(p: Participant): Promise<void> {
     if (this.#closed) throw new ChorusError('ROOM_CLOSED', `room ${this.name} is closing`);
     this.#remote.set(p.id, p);
+    this.elsewhere.mirrorAdded(p);
     p.once('close', () => {
       if (this.#remote.get(p.id) === p) this.#remote.delete(p.id);
       this.#forwarder.update(true);
@@ -354,31 +386,45 @@ export class Room extends EventEmitter<RoomEvents> {
   postChat(from: Participant, text: string): string {
     const message = this.chat.post(from, text);
     this.#broadcast('chatMessage', message);
+    this.emit('chat', message);
     return message.id;
+  }
+
+  /** A message posted on another node: told to everyone here unless known already. */
+  addChat(message: ChatMessage): void {
+    if (this.chat.add(message)) this.#broadcast('chatMessage', message);
   }
 
   /** `participant` raises their hand (INVALID_STATE if it is up, RATE_LIMITED if they do it too often). */
   raiseHand(participant: Participant): void {
     this.hands.raise(participant.id, Date.now());
-    this.#broadcastHands();
+    this.#handsChanged();
   }
 
-  /** Lowers `target`'s hand: their own (`by` is them) or a moderator's doing. */
-  lowerHand(target: Participant, by: Participant): void {
-    this.hands.lower(target.id, Date.now(), { byOther: by !== target });
+  /** Lowers `target`'s hand: their own doing, or a moderator's (`byOther`). */
+  lowerHand(target: Participant, byOther: boolean): void {
+    this.hands.lower(target.id, Date.now(), { byOther });
+    this.#handsChanged();
+  }
+
+  /** The room's queue of raised hands: here and on other nodes, first raised first. */
+  raisedHands(): NotificationData<'raisedHands'>['hands'] {
+    return this.elsewhere.hands(this.hands.list());
+  }
+
+  /** The hands here changed: everyone here is told the queue, and the other nodes. */
+  #handsChanged(): void {
     this.#broadcastHands();
+    this.emit('hands');
   }
 
   #broadcastHands(): void {
-    this.#broadcast('raisedHands', { hands: this.hands.list() });
+    this.#broadcast('raisedHands', { hands: this.raisedHands() });
   }
 
   /** A moderator's (or admin's) mute of `target`. */
   async forceMute(target: Participant, allowUnmute: boolean): Promise<void> {
-    if (await target.forceMute(allowUnmute)) {
-      this.#broadcast('producerPaused', { participantId: target.id }, target);
-      this.#forwarder.update(true);
-    }
+    if (await target.forceMute(allowUnmute)) this.#mutedChanged(target);
     this.log.info('participant force-muted', { room: this.name, participant: target.id, allowUnmute });
   }
 
@@ -386,6 +432,18 @@ export class Room extends EventEmitter<RoomEvents> {
   remove(target: Participant): void {
     this.#removed.add(target.identity);
     target.close('removed');
+    this.emit('removed', target.identity);
+  }
+
+  /** Identities removed from the room (by a moderator or admin, here or on another node). */
+  get removed(): ReadonlySet<string> {
+    return this.#removed;
+  }
+
+  /** An identity removed on another node: refused here too, and whoever is here as it goes. */
+  refuse(identity: string): void {
+    this.#removed.add(identity);
+    for (const p of [...this.#participants.values()]) if (p.identity === identity) p.close('removed');
   }
 
   /** The participant `participantId`, or NOT_FOUND. */

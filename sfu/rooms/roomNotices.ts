@@ -1,5 +1,6 @@
 // What a room tells everyone about everyone, repeatedly: who speaks and how
-// loud (`speakers`, at most every LEVELS_NOTIFY_MS and only when it changed)
+// loud (`speakers`, at most every LEVELS_NOTIFY_MS and only when it changed;
+// the people here and the mirrors of people elsewhere whose voices are piped here)
 // and everyone's connection quality (`connectionQuality`, when it changed).
 // Owned by its Room; `close()` stops its timer.
 import type { NotificationData } from '../../protocol/messages.ts';
@@ -20,7 +21,8 @@ export class RoomNotices {
   #closed = false;
 
   constructor(
-    readonly participants: ReadonlyMap<string, Participant>,
+    /** Whose levels count: the room's people, and mirrors of people elsewhere. */
+    readonly participants: () => Iterable<Participant>,
     readonly tracker: () => SpeakerActivityTracker,
     readonly thresholdDbov: number,
     readonly send: { speakers(data: Levels): void; connectionQuality(data: Quality): void },
@@ -46,7 +48,7 @@ export class RoomNotices {
   #sendLevels(): void {
     if (this.#closed) return;
     const tracker = this.tracker();
-    const levels = [...this.participants.values()].flatMap((p) => {
+    const levels = [...this.participants()].flatMap((p) => {
       const a = p.producer && !p.muted ? tracker.get(p.producer.id) : undefined;
       if (!a || !a.speaking) return [];
       return [{ participantId: p.id, level: levelToUnit(a.level, this.thresholdDbov), speaking: true }];

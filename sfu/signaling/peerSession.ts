@@ -19,6 +19,7 @@ import {
   requests,
 } from '../../protocol/messages.ts';
 import type { Participant } from '../rooms/participant.ts';
+import type { ModeratorAction } from '../rooms/peopleElsewhere.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { RoomRouter } from '../cluster/roomRouter.ts';
@@ -207,9 +208,15 @@ export class PeerSession {
     }
   }
 
-  /** Another participant, for a moderator's action on them (FORBIDDEN for others, NOT_FOUND if not in the room). */
-  #othersHand(participantId: string): Participant {
-    return this.#moderator().room.participant(participantId);
+  /**
+   * A moderator's action on someone: here, or on the node they are on (a room
+   * spanning nodes); FORBIDDEN for others, NOT_FOUND if nobody of that id is in the room.
+   */
+  async #moderate(participantId: string, action: ModeratorAction, here: (room: Room, target: Participant) => Promise<void> | void): Promise<void> {
+    const { room } = this.#moderator();
+    const target = room.participants.get(participantId);
+    if (target) await here(room, target);
+    else await room.elsewhere.act(participantId, action);
   }
 
   /** Another socket resumed our participant: this one no longer speaks for it. */
@@ -255,13 +262,13 @@ export class PeerSession {
         displayName: participant.displayName,
         role: participant.role,
         routerRtpCapabilities: room.router.rtpCapabilities,
-        participants: [...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()),
+        participants: [...[...room.participants.values()].filter((p) => p !== participant).map((p) => p.info()), ...room.elsewhere.list()],
         dominantSpeakerId: room.dominantSpeaker?.id ?? null,
         chat: [...room.chat.history],
         iceServers: turnOf(this.options.turn, participant.id),
         audio: { maxBitrate: this.options.audioMaxBitrate },
         resume: { token: link.resumeToken, graceMs: this.options.resumeGraceMs },
-        raisedHands: room.hands.list(),
+        raisedHands: room.raisedHands(),
         ...(this.options.router ? { cluster: { nodes: this.options.router.nodeUrls() } } : {}),
       };
     },
@@ -355,16 +362,15 @@ export class PeerSession {
     },
 
     forceMute: async ({ participantId, allowUnmute }) => {
-      const { room } = this.#moderator();
-      await room.forceMute(room.participant(participantId), allowUnmute);
+      await this.#moderate(participantId, { kind: 'forceMute', allowUnmute }, (room, target) => room.forceMute(target, allowUnmute));
       return {};
     },
 
     remove: async ({ participantId }) => {
-      const { room, participant } = this.#moderator();
-      const target = room.participant(participantId);
-      if (target === participant) throw new ChorusError('INVALID_STATE', 'use leave to leave');
-      room.remove(target);
+      await this.#moderate(participantId, { kind: 'remove' }, (room, target) => {
+        if (target === this.#joined?.participant) throw new ChorusError('INVALID_STATE', 'use leave to leave');
+        room.remove(target);
+      });
       return {};
     },
 
@@ -377,8 +383,8 @@ export class PeerSession {
     lowerHand: async ({ participantId }) => {
       const { room, participant } = this.#need();
       // Someone else's hand: moderators only.
-      const target = participantId === undefined || participantId === participant.id ? participant : this.#othersHand(participantId);
-      room.lowerHand(target, participant);
+      if (participantId === undefined || participantId === participant.id) room.lowerHand(participant, false);
+      else await this.#moderate(participantId, { kind: 'lowerHand' }, (r, target) => r.lowerHand(target, true));
       return {};
     },
 

@@ -1,20 +1,26 @@
 // Rooms across nodes (issue 14 §3) with real processes: a real redis-server
 // of the test's own, two Chorus nodes with a per-node cap of 2 participants
-// per room, one PostgreSQL. Ada and Carl (muted) fill the room on its owner;
-// Bob (speaker) and Dan (listener), sent on by the owner, sit on a satellite
-// on the other node. Each speaker is heard on both nodes; the owner pipes to
-// the satellite only what is forwarded, once for the node; the satellite
-// closes when its people leave, and the owner lets go of it.
+// per room, one PostgreSQL. Ada (moderator) and Carl (muted) fill the room on
+// its owner; Bob (speaker) and Dan (listener), sent on by the owner, sit on a
+// satellite on the other node. Each speaker is heard on both nodes; the owner
+// pipes to the satellite only what is forwarded, once for the node; the
+// satellite closes when its people leave, and the owner lets go of it. And it
+// is one call for its people: the roster with mute state, chat, raised hands,
+// levels and the dominant speaker, a moderator's mute and removal, an admin's
+// close, the same on both nodes (what each client is told).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
+import type { Role } from '../../protocol/messages.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
+import { Redis } from 'ioredis';
 import { TokenService } from '../../sfu/auth/tokens.ts';
+import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode as Node, gauge, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode as Node, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { until } from '../support/wait.ts';
@@ -25,7 +31,7 @@ const tokens = new TokenService(SECRET);
 
 interface AdminRoom {
   participants: { id: string }[];
-  remote: { id: string; kind: 'mirror' | 'node'; node: string; piped?: { participantId: string; running: boolean }[] }[];
+  remote: { id: string; kind: 'mirror' | 'node'; node: string; muted: boolean; piped?: { participantId: string; running: boolean }[] }[];
 }
 
 let redis: TestRedis;
@@ -51,16 +57,114 @@ async function adminRoom(node: Node, room: string): Promise<AdminRoom | undefine
   return res.status === 200 ? ((await res.json()) as AdminRoom) : undefined;
 }
 
-const target = (node: Node): JoinTarget => ({
+const target = (node: Node, identity?: string): JoinTarget => ({
   wsUrl: node.wsUrl,
-  token: (room, displayName, role = 'speaker', identity = randomUUID()) => tokens.sign({ identity, room, displayName, role }, 3600),
+  token: (room, displayName, role = 'speaker') => tokens.sign({ identity: identity ?? randomUUID(), room, displayName, role }, 3600),
 });
 
-async function peer(node: Node, room: string, name: string, hz?: number, role: 'speaker' | 'listener' = 'speaker'): Promise<NodePeer> {
-  const p = await NodePeer.join(target(node), room, name, hz ? opusTonePackets(hz) : undefined, { role });
+interface PeerSpec {
+  hz?: number;
+  role?: Role;
+  identity?: string;
+  /** Talks from the start (default), or sends silence until `talking` is set. */
+  talking?: boolean;
+}
+
+async function peer(node: Node, room: string, name: string, { hz, role = 'speaker', identity, talking }: PeerSpec = {}): Promise<NodePeer> {
+  const p = await NodePeer.join(target(node, identity), room, name, hz ? opusTonePackets(hz) : undefined, { role, talking });
   peers.push(p);
   return p;
 }
+
+interface SpannedRoom {
+  room: string;
+  owner: Node;
+  other: Node;
+  ada: NodePeer;
+  carl: NodePeer;
+  bob: NodePeer;
+  dan: NodePeer;
+  /** Bob's identity (his join token's). */
+  bobIdentity: string;
+}
+
+/**
+ * A new room over its per-node cap: Ada (moderator) opens it and Carl (muted)
+ * joins on its owner; Bob and Dan (listener), asking the owner, are sent to a
+ * satellite on the other node.
+ */
+async function spannedRoom(spec: { ada?: PeerSpec; carl?: PeerSpec; bob?: PeerSpec } = {}): Promise<SpannedRoom> {
+  const room = `span-${randomUUID().slice(0, 8)}`;
+  // Ada opens the room (through node a: wherever it is placed is the owner). A
+  // node that just reached Redis places no room for two heartbeats: until then, again.
+  let ada: NodePeer | undefined;
+  await until(async () => {
+    try {
+      ada = await peer(nodes[0]!, room, 'Ada', { hz: 440, role: 'moderator', ...spec.ada });
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'CLUSTER_UNAVAILABLE') return false;
+      throw err;
+    }
+  }, 'a node to place the room', 20_000);
+  const owner = nodes.find((n) => n.wsUrl === ada!.call.nodeUrl)!;
+  const other = nodes.find((n) => n !== owner)!;
+  const carl = await peer(owner, room, 'Carl', { hz: 550, ...spec.carl });
+  await carl.call.setMuted(true);
+  // The room is at its cap on the owner: the next two are sent to the other node, a satellite.
+  const bobIdentity = randomUUID();
+  const bob = await peer(owner, room, 'Bob', { hz: 660, identity: bobIdentity, ...spec.bob });
+  const dan = await peer(owner, room, 'Dan', { role: 'listener' });
+  expect(carl.call.nodeUrl).toBe(owner.wsUrl);
+  expect(bob.call.nodeUrl).toBe(other.wsUrl);
+  expect(dan.call.nodeUrl).toBe(other.wsUrl);
+  return { room, owner, other, ada: ada!, carl, bob, dan, bobIdentity };
+}
+
+interface Seen {
+  displayName: string;
+  muted: boolean;
+}
+
+/** Whom `p` is told of: the join's participants, then participantJoined/Left and producerPaused/Resumed in order. */
+function roster(p: NodePeer): Map<string, Seen> {
+  const people = new Map<string, Seen>(p.call.joined.participants.map((x) => [x.id, { displayName: x.displayName, muted: x.muted }]));
+  for (const n of p.signaling.notifications) {
+    if (n.notification === 'participantJoined') people.set(n.data.participant.id, { ...n.data.participant });
+    else if (n.notification === 'participantLeft') people.delete(n.data.participantId);
+    else if (n.notification === 'producerPaused' || n.notification === 'producerResumed') {
+      const seen = people.get(n.data.participantId);
+      if (seen) seen.muted = n.notification === 'producerPaused';
+    }
+  }
+  return people;
+}
+
+/** Waits until `p` is told of exactly `others` (by id), with each one's mute as `muted` says. */
+function seesOnly(p: NodePeer, others: NodePeer[], what: string, muted: (id: string) => boolean = () => false) {
+  const want = others.map((o) => `${o.participantId}:${muted(o.participantId)}`).sort();
+  const has = () => [...roster(p)].map(([id, s]) => `${id}:${s.muted}`).sort();
+  return until(() => JSON.stringify(has()) === JSON.stringify(want), () => `${what}: wanted ${want.join(' ')}, has ${has().join(' ')}`, 20_000);
+}
+
+/** The raised hands `p` was told of last (the join's, then each raisedHands). */
+function handsSeen(p: NodePeer): string[] {
+  const last = p.signaling.notifications.filter((n) => n.notification === 'raisedHands').at(-1);
+  const hands = last?.notification === 'raisedHands' ? last.data.hands : p.call.joined.raisedHands;
+  return hands.map((h) => h.participantId);
+}
+
+const handsAre = (ps: NodePeer[], ids: string[], what: string) =>
+  until(() => ps.every((p) => JSON.stringify(handsSeen(p)) === JSON.stringify(ids)), () => `${what}: ${ps.map((p) => handsSeen(p).join()).join(' | ')}`, 20_000);
+
+/** Waits until `p` is told that `who` speaks. */
+const speaks = (p: NodePeer, who: NodePeer) =>
+  p.signaling.waitForNotification('speakers', (d) => d.levels.some((l) => l.participantId === who.participantId && l.speaking && l.level > 0), 20_000);
+
+const chatSeen = (p: NodePeer) => [
+  ...p.call.joined.chat.map((m) => m.text),
+  ...p.signaling.notifications.flatMap((n) => (n.notification === 'chatMessage' ? [n.data.text] : [])),
+];
 
 const hears = (listener: NodePeer, speaker: NodePeer, what: string) =>
   until(() => listener.packetsFrom(speaker.participantId) > 20, what, 20_000);
@@ -101,31 +205,7 @@ afterAll(async () => {
 
 describe('one room spanning two nodes', () => {
   it('speakers on each node are heard on both; only the forwarded voices cross, once per node; the satellite closes when its people leave', async () => {
-    const [a, b] = nodes as [Node, Node];
-    const room = `span-${randomUUID().slice(0, 8)}`;
-    // Ada opens the room (through node a: wherever it is placed is the owner). A
-    // node that just reached Redis places no room for two heartbeats: until then, again.
-    let ada: NodePeer | undefined;
-    await until(async () => {
-      try {
-        ada = await peer(a, room, 'Ada', 440);
-        return true;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'CLUSTER_UNAVAILABLE') return false;
-        throw err;
-      }
-    }, 'a node to place the room', 20_000);
-    ada = ada!;
-    const owner = nodes.find((n) => n.wsUrl === ada!.call.nodeUrl)!;
-    const other = owner === a ? b : a;
-    const carl = await peer(owner, room, 'Carl', 550);
-    await carl.call.setMuted(true);
-    // The room is at its cap on the owner: the next two are sent to the other node, a satellite.
-    const bob = await peer(owner, room, 'Bob', 660);
-    const dan = await peer(owner, room, 'Dan', undefined, 'listener');
-    expect(carl.call.nodeUrl).toBe(owner.wsUrl);
-    expect(bob.call.nodeUrl).toBe(other.wsUrl);
-    expect(dan.call.nodeUrl).toBe(other.wsUrl);
+    const { room, owner, other, ada, carl, bob, dan } = await spannedRoom();
 
     // A speaker on each node, heard by the listeners on both.
     await hears(carl, ada, 'Carl (owner) to hear Ada (owner)');
@@ -159,5 +239,170 @@ describe('one room spanning two nodes', () => {
     await until(async () => (await adminRoom(owner, room))?.remote.length === 0, 'the owner to let go of the satellite', 20_000);
     // The owner's room goes on for its own people.
     expect((await adminRoom(owner, room))!.participants).toHaveLength(2);
+  }, 90_000);
+});
+
+describe('one call across two nodes', () => {
+  it('the roster with mute state, chat and raised hands are the same on both nodes, for later joiners too', async () => {
+    const { ada, carl, bob, dan, owner, room } = await spannedRoom();
+    const carlMuted = (id: string) => id === carl.participantId;
+    // Each is told of everyone, wherever they sit; Carl muted (before the others came).
+    await seesOnly(dan, [ada, carl, bob], 'Dan (satellite) to see the owner\'s people', carlMuted);
+    await seesOnly(bob, [ada, carl, dan], 'Bob (satellite) to see the owner\'s people', carlMuted);
+    await seesOnly(ada, [carl, bob, dan], 'Ada (owner) to see the satellite\'s people', carlMuted);
+    await seesOnly(carl, [ada, bob, dan], 'Carl (owner) to see the satellite\'s people');
+    // Ada's voice is piped to the satellite: its people are told how loud she speaks.
+    await speaks(dan, ada);
+
+    // Mute both ways: Bob mutes on the satellite, Carl unmutes on the owner.
+    await bob.call.setMuted(true);
+    await carl.call.setMuted(false);
+    const bobMuted = (id: string) => id === bob.participantId;
+    await seesOnly(ada, [carl, bob, dan], 'Ada to see Bob muted', bobMuted);
+    await seesOnly(dan, [ada, carl, bob], 'Dan to see Carl unmuted, Bob muted', bobMuted);
+    // The owner's mirror of Bob knows it too (forwarding ranks him as muted).
+    await until(async () => (await adminRoom(owner, room))?.remote.find((r) => r.id === bob.participantId)?.muted === true, 'the owner\'s mirror of Bob to be muted');
+
+    // Chat both ways, in the order posted.
+    await bob.signaling.call('chat', { text: 'hello from the satellite' });
+    await until(() => chatSeen(carl).includes('hello from the satellite'), 'Carl (owner) to get Bob\'s message', 20_000);
+    await ada.signaling.call('chat', { text: 'hello from the owner' });
+    await until(() => chatSeen(dan).includes('hello from the owner'), 'Dan (satellite) to get Ada\'s message', 20_000);
+    for (const p of [ada, carl, bob, dan]) expect(chatSeen(p)).toEqual(['hello from the satellite', 'hello from the owner']);
+
+    // Raised hands: one queue in raising order, whichever node each is on.
+    await dan.signaling.call('raiseHand', {});
+    await ada.signaling.call('raiseHand', {});
+    await bob.signaling.call('raiseHand', {});
+    const queue = [dan.participantId, ada.participantId, bob.participantId];
+    await handsAre([ada, carl, bob, dan], queue, 'everyone to see the same queue');
+    // Someone else's hand elsewhere: moderators only; the moderator on the owner lowers Bob's (satellite).
+    expect(await carl.signaling.request('lowerHand', { participantId: bob.participantId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await ada.signaling.request('lowerHand', { participantId: 'nobody' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    await ada.signaling.call('lowerHand', { participantId: bob.participantId });
+    await handsAre([ada, carl, bob, dan], [dan.participantId, ada.participantId], 'everyone to see Bob\'s hand lowered');
+    // A hand down on another node is still down there: INVALID_STATE comes from Bob's node.
+    expect(await ada.signaling.request('lowerHand', { participantId: bob.participantId })).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
+
+    // A later joiner (sent to the satellite) gets it all with join.
+    const eve = await peer(owner, room, 'Eve', { role: 'listener' });
+    expect(eve.call.joined.chat.map((m) => m.text)).toEqual(['hello from the satellite', 'hello from the owner']);
+    expect(eve.call.joined.raisedHands.map((h) => h.participantId)).toEqual([dan.participantId, ada.participantId]);
+    await seesOnly(eve, [ada, carl, bob, dan], 'Eve to see everyone', bobMuted);
+
+    // Leaves are seen on the other node, with their reason.
+    await dan.close();
+    await seesOnly(ada, [carl, bob, eve], 'Ada (owner) to see Dan (satellite) leave', bobMuted);
+    expect(await ada.signaling.waitForNotification('participantLeft', (d) => d.participantId === dan.participantId)).toMatchObject({ reason: 'disconnected' });
+    await handsAre([ada, carl, bob, eve], [ada.participantId], 'Dan\'s hand to go with him');
+    await ada.call.leave();
+    expect(await bob.signaling.waitForNotification('participantLeft', (d) => d.participantId === ada.participantId)).toMatchObject({ reason: 'left' });
+    await seesOnly(bob, [carl, eve], 'Bob (satellite) to see Ada (owner) leave');
+  }, 90_000);
+
+  it('the levels and the dominant speaker name a speaker on the other node', async () => {
+    // Nobody on the owner has a microphone: Bob (satellite) is the first voice its observers hear.
+    // (mediasoup's active speaker observer names the first voice it hears and, with these test
+    // voices, switches to no other, on one node too; so only a room's first dominant is checked.)
+    const { ada, carl, bob } = await spannedRoom({ ada: { hz: undefined }, carl: { hz: undefined } });
+    await speaks(ada, bob);
+    await speaks(carl, bob);
+    const dominant = (p: NodePeer) => {
+      const last = p.signaling.notifications.filter((n) => n.notification === 'dominantSpeaker').at(-1);
+      return last?.notification === 'dominantSpeaker' ? last.data.participantId : p.call.joined.dominantSpeakerId;
+    };
+    for (const p of [ada, carl]) await until(() => dominant(p) === bob.participantId, () => `the owner's people to be told Bob is dominant (told ${dominant(p)})`, 20_000);
+  }, 90_000);
+
+  it('a moderator on the owner mutes and removes someone on the satellite; the removed identity is refused through either node', async () => {
+    const { room, owner, other, ada, carl, bob, dan, bobIdentity } = await spannedRoom();
+    expect(await ada.signaling.request('forceMute', { participantId: 'nobody' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await carl.signaling.request('forceMute', { participantId: bob.participantId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    await seesOnly(ada, [carl, bob, dan], 'Ada to see the satellite\'s people', (id) => id === carl.participantId);
+    await ada.signaling.call('forceMute', { participantId: bob.participantId, allowUnmute: false });
+    expect(await bob.signaling.waitForNotification('forceMuted')).toEqual({ allowUnmute: false });
+    await dan.signaling.waitForNotification('producerPaused', (d) => d.participantId === bob.participantId);
+    await carl.signaling.waitForNotification('producerPaused', (d) => d.participantId === bob.participantId);
+    expect(await bob.signaling.request('unmute', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+    await ada.signaling.call('remove', { participantId: bob.participantId });
+    await until(() => bob.call.isEnded, 'Bob\'s call to end');
+    expect(bob.failure?.message).toMatch(/: removed$/);
+    for (const p of [dan, carl]) {
+      expect(await p.signaling.waitForNotification('participantLeft', (d) => d.participantId === bob.participantId)).toMatchObject({ reason: 'removed' });
+    }
+    const bobToken = () => tokens.sign({ identity: bobIdentity, room, displayName: 'Bob', role: 'speaker' }, 3600);
+    expect(await joinError(other, room, await bobToken())).toBe('FORBIDDEN');
+    // With Carl gone the owner is under its cap: a join through it lands there, and is refused there too.
+    await carl.close();
+    await seesOnly(ada, [dan], 'Ada to see only Dan');
+    expect(await joinError(owner, room, await bobToken())).toBe('FORBIDDEN');
+  }, 90_000);
+
+  it('an admin closing the room closes it for the satellite\'s people too, as closed (they do not rejoin)', async () => {
+    const { room, owner, other, ada, bob, dan } = await spannedRoom();
+    const res = await fetch(`${owner.url}/admin/rooms/${room}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(204);
+    for (const p of [ada, bob, dan]) {
+      expect(await p.signaling.waitForNotification('roomClosed')).toEqual({ reason: 'roomClosed' });
+      await until(() => p.call.isEnded, 'the call to end');
+    }
+    expect(bob.failure?.message).toMatch(/: roomClosed$/);
+    // As on one node: the room closing is told once, not as everyone leaving.
+    for (const p of [bob, dan]) expect(p.signaling.notifications.filter((n) => n.notification === 'participantLeft')).toEqual([]);
+    await until(async () => (await adminRoom(other, room)) === undefined, 'the satellite to close', 20_000);
+  }, 90_000);
+
+  it('messages from a node that is not the room\'s, or malformed, are answered with an error and change nothing', async () => {
+    const { room, owner, ada, carl, bob, dan } = await spannedRoom();
+    const everyone = [carl, bob, dan];
+    const carlMuted = (id: string) => id === carl.participantId;
+    await seesOnly(ada, everyone, 'Ada to see everyone', carlMuted);
+    // An intruder on Redis (a node that never attached), with a channel for the answers.
+    const sub = new Redis(redis.url);
+    const pub = new Redis(redis.url);
+    const answers = new Map<string, { ok: boolean; error?: string }>();
+    try {
+      await sub.subscribe(linkChannel('intruder'));
+      sub.on('message', (_c, raw) => {
+        const a = JSON.parse(raw) as { re: string; ok: boolean; error?: string };
+        answers.set(a.re, a);
+      });
+      const ask = async (id: string, type: string, body: unknown) => {
+        await pub.publish(linkChannel(owner.id), JSON.stringify({ id, from: 'intruder', type, body }));
+        await until(() => answers.has(id), `an answer to ${id}`);
+        return answers.get(id)!;
+      };
+      await pub.publish(linkChannel(owner.id), 'not json at all');
+      await pub.publish(linkChannel(owner.id), JSON.stringify({ hello: 'there' }));
+      const mallory = { id: 'mallory', displayName: 'Mallory', role: 'moderator', muted: false };
+      expect(await ask('1', 'spanState', { room, kind: 'joined', node: 'intruder', person: mallory })).toMatchObject({ ok: false });
+      expect(await ask('2', 'spanState', { room, kind: 'joined', node: 'intruder', person: { ...mallory, role: 'king' } })).toMatchObject({ ok: false, error: 'malformed spanState message' });
+      expect(await ask('3', 'spanState', { room, kind: 'snapshot', nodes: [{ node: 'intruder', people: [mallory], hands: [] }], chat: [], removed: [], hello: true })).toMatchObject({ ok: false });
+      expect(await ask('4', 'spanState', { room, kind: 'removed', node: 'intruder', identity: 'anyone' })).toMatchObject({ ok: false });
+      expect(await ask('5', 'moderate', { room, participantId: bob.participantId, action: { kind: 'remove' } })).toMatchObject({ ok: false });
+      expect(await ask('6', 'teleport', {})).toMatchObject({ ok: false, error: 'unknown request teleport' });
+    } finally {
+      sub.disconnect();
+      pub.disconnect();
+    }
+    // Nothing changed: the same people, nobody removed, and the room still works across its nodes.
+    await bob.signaling.call('chat', { text: 'still here' });
+    await until(() => chatSeen(ada).includes('still here'), 'Ada to get Bob\'s message');
+    expect([...roster(ada).keys()].sort()).toEqual(everyone.map((p) => p.participantId).sort());
+    expect(bob.call.isEnded).toBe(false);
+    expect(owner.run.output()).toMatch(/span state: malformed spanState message dropped/);
+  }, 90_000);
+
+  // Last: it kills a node.
+  it('a satellite\'s node dies: its people leave the roster on the owner', async () => {
+    const { other, ada, carl, bob, dan } = await spannedRoom();
+    await seesOnly(ada, [carl, bob, dan], 'Ada to see the satellite\'s people', (id) => id === carl.participantId);
+    other.run.child.kill('SIGKILL');
+    await Promise.all([bob.close(), dan.close()]); // they would rejoin elsewhere, as new participants
+    await seesOnly(ada, [carl], 'Ada (owner) to see the dead node\'s people leave', (id) => id === carl.participantId);
+    for (const p of [bob, dan]) {
+      expect(await ada.signaling.waitForNotification('participantLeft', (d) => d.participantId === p.participantId)).toMatchObject({ reason: 'disconnected' });
+    }
   }, 90_000);
 });
