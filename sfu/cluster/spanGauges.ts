@@ -7,7 +7,7 @@ import type { Octo } from './octo.ts';
 export interface SpanGauges {
   /** Rooms owned here with a satellite on another node. */
   ownerRooms: number;
-  /** Rooms here that are satellites of a room owned by another node. */
+  /** Rooms here that are satellites of a room owned by another node, attached to it. */
   satelliteRooms: number;
   /** Voices this node sends other nodes now (pipe consumers not paused, their producers not paused). */
   voicesOut: number;
@@ -20,10 +20,11 @@ const running = (p: Participant) => [...p.consumers.values()].filter((c) => !c.p
 export function spanGauges(rooms: RoomRegistry, octo: Octo): () => SpanGauges {
   return () => {
     const g: SpanGauges = { ownerRooms: 0, satelliteRooms: 0, voicesOut: 0, voicesIn: 0 };
+    const attached = new Set(octo.satelliteRooms().map((s) => s.room));
     for (const room of rooms.rooms.values()) {
       const satellite = octo.satelliteHere(room.name);
       if (satellite) {
-        g.satelliteRooms++;
+        if (attached.has(room.name)) g.satelliteRooms++;
         g.voicesOut += satellite.sending;
       } else if (octo.satellitesOf(room.name).length > 0) g.ownerRooms++;
       for (const p of room.remote.values()) {

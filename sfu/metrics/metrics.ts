@@ -310,7 +310,7 @@ export class Metrics {
     });
     new client.Gauge({
       name: 'chorus_cluster_spanning_rooms',
-      help: 'Cluster mode: rooms here that span nodes, by role (owner: owned here, with a satellite on another node; satellite: of a room another node owns).',
+      help: 'Cluster mode: rooms here that span nodes, by role (owner: owned here, with a satellite on another node; satellite: attached to a room another node owns).',
       labelNames: ['role'],
       registers,
       collect() {
