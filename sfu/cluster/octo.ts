@@ -175,6 +175,7 @@ export class Octo implements RoomSpanning {
   leaveOwner(name: string): boolean {
     const sat = this.#satellites.get(name);
     if (!sat || sat.room.closed) return false;
+    this.#state.ownerGone(name); // everyone the owner told us of leaves the roster here
     sat.close(false);
     return true;
   }

@@ -1,12 +1,14 @@
-// Rooms across nodes when a node of the room dies (octo.ts). Every heartbeat
-// this node checks the other ends of its rooms that span nodes:
+// Rooms across nodes when a node of the room dies (octo.ts). After every
+// heartbeat that read the live nodes (NodeRegistry.watch) this node checks the
+// other ends of its rooms that span nodes:
 //   - a satellite here (attached) whose owner is gone, i.e. no longer live in
 //     the node registry, or whose lease is no longer the owner's:
 //       * the owner is dead and still holds the lease: take it over (RoomLeases'
 //         takeOver, the compare-and-set the router uses; a lapsed lease: SET NX),
 //         or another node did so for us (the lease is ours): the satellite
 //         leaves its owner (pipe, mirrors) and the room stays here, an ordinary
-//         room the ClusterRouter renews, its people in their call, no rejoin;
+//         room the ClusterRouter renews, its people in their call, no rejoin
+//         (the people the owner told of leave its roster: spanState.ts);
 //       * another node holds the lease (it won the race, or the owner moved):
 //         the room closes here (serverShutdown), its people rejoin and are sent
 //         to that node;
@@ -45,8 +47,8 @@ export interface RoomHeirs {
 const ATTEMPTS = 3;
 
 export class SpanWatch implements RoomHeirs {
-  #timer?: NodeJS.Timeout;
   #checking?: Promise<void>;
+  #closed = false;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -54,14 +56,13 @@ export class SpanWatch implements RoomHeirs {
     readonly nodes: NodeRegistry,
     readonly octo: Octo,
     readonly router: ClusterRouter,
-    readonly options: { heartbeatMs: number; leaseMs: number },
+    readonly options: { leaseMs: number },
     readonly log: Logger,
     readonly metrics?: SpanWatchMetrics,
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => void this.check(), this.options.heartbeatMs);
-    this.#timer.unref();
+    this.nodes.watch(() => void this.check());
   }
 
   async heir(room: string): Promise<NodeInfo | undefined> {
@@ -71,6 +72,7 @@ export class SpanWatch implements RoomHeirs {
 
   /** One round of checks (one at a time). */
   check(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#checking ??= this.#check().finally(() => (this.#checking = undefined));
     return this.#checking;
   }
@@ -145,7 +147,7 @@ export class SpanWatch implements RoomHeirs {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#closed = true;
     await this.#checking;
   }
 }
