@@ -73,7 +73,7 @@ werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTranspor
 
 /**
  * Consumers come and go (a listener holds consumers only for the voices it may
- * hear soon), and two of werift's habits broke that where a browser does not:
+ * hear soon), and three of werift's habits broke that where a browser does not:
  * - a new remote m-section made werift recycle an inactive transceiver (the
  *   disabled first m-section of a closed consumer) and hand it the new MID, so
  *   that m-section's MID vanished and the next answer failed ("Transceiver with
@@ -83,7 +83,13 @@ werift.RTCDtlsTransport.prototype.start = function (this: werift.RTCDtlsTranspor
  *   one; werift then holds two transceivers with that m-line index, the
  *   stopped one first, and gave the new MID to the stopped one, so the new
  *   consumer's packets went to a dead track. The newest is the one the
- *   m-section now describes.
+ *   m-section now describes;
+ * - a closed m-section (port 0, no codecs: a closed consumer's, until
+ *   mediasoup-client recycles it) made werift refuse the whole offer
+ *   ("negotiate codecs failed"). With one closed consumer the next one
+ *   recycled its m-section first; with two closed at once (two voices gone
+ *   together) the next consumer's offer failed and the call rejoined. A
+ *   browser leaves a closed m-section alone: so does werift here.
  */
 const addTransceiver = werift.TransceiverManager.prototype.addTransceiver;
 werift.TransceiverManager.prototype.addTransceiver = function (this: werift.TransceiverManager, ...args) {
@@ -95,6 +101,11 @@ werift.TransceiverManager.prototype.addTransceiver = function (this: werift.Tran
   } finally {
     for (const t of inactive) t.usedForSender = false;
   }
+};
+const setRemoteRTP = werift.TransceiverManager.prototype.setRemoteRTP;
+werift.TransceiverManager.prototype.setRemoteRTP = function (this: werift.TransceiverManager, transceiver, remoteMedia, ...rest) {
+  if (remoteMedia.port === 0) return;
+  return setRemoteRTP.call(this, transceiver, remoteMedia, ...rest);
 };
 werift.TransceiverManager.prototype.getTransceiverByMLineIndex = function (this: werift.TransceiverManager, index: number) {
   return this.getTransceivers().findLast((t) => t.mLineIndex === index);

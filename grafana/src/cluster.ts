@@ -6,13 +6,14 @@ const n = 'node=~"$node"';
 
 /**
  * For people running several nodes on one Redis (README, Running a cluster): which nodes
- * are alive, where rooms and people are, where new rooms went, rooms spread over workers,
- * and the cluster store's health. Its metrics exist only in cluster mode.
+ * are alive, where rooms and people are, where new rooms went, rooms spread over workers
+ * and over nodes (what crosses, satellites that took a dead owner's room over), and the
+ * cluster store's health. Its metrics exist only in cluster mode.
  */
 export const cluster = dashboard(
   'chorus-cluster',
   'Chorus: cluster',
-  'Cluster mode: nodes, rooms and participants per node, placements and redirects, rooms spanning workers, Redis errors, leases lost.',
+  'Cluster mode: nodes, rooms and participants per node, placements and redirects, rooms spanning workers, Redis errors, leases lost, rooms spanning nodes, voices crossing nodes, satellite takeovers.',
   [
     stat('Nodes with a heartbeat', 'sum(chorus_cluster_node_up)', 'short', at(0, 0, 6, 4)),
     stat('Live nodes seen (fewest)', 'min(chorus_cluster_nodes)', 'short', at(0, 6, 6, 4)),
@@ -87,6 +88,33 @@ export const cluster = dashboard(
       'short',
       at(28, 12),
       'A lease lost: another node held the lease of a room open here (this node was cut off from Redis for longer than cluster.leaseMs); the room closed here and its clients rejoined there.',
+    ),
+    timeseries(
+      'Rooms spanning nodes',
+      [
+        { expr: `sum by (node) (chorus_cluster_spanning_rooms{role="owner",${n}})`, legend: 'owned, with satellites elsewhere, {{node}}' },
+        { expr: `sum by (node) (chorus_cluster_spanning_rooms{role="satellite",${n}})`, legend: 'satellites of rooms elsewhere, {{node}}' },
+      ],
+      'short',
+      at(36, 0),
+      'A room at cluster.maxParticipantsPerNodePerRoom on its owner sends further joiners to a satellite on another node; the forwarded voices cross between them.',
+    ),
+    timeseries(
+      'Voices crossing nodes',
+      [
+        { expr: `sum by (node) (chorus_cluster_voices{direction="out",${n}})`, legend: 'sent to other nodes, {{node}}' },
+        { expr: `sum by (node) (chorus_cluster_voices{direction="in",${n}})`, legend: 'from other nodes, {{node}}' },
+      ],
+      'short',
+      at(36, 12),
+      'Sent: voices of people here that flow to other nodes now (one per voice and node, however many listen there). From: voices of people elsewhere piped here.',
+    ),
+    timeseries(
+      'Satellite takeovers (per 5 min)',
+      [{ expr: `sum by (node, result) (increase(chorus_cluster_satellite_takeovers_total{${n}}[5m]))`, legend: '{{result}}, {{node}}' }],
+      'short',
+      at(44, 0),
+      "A satellite whose owner node died: won, it took the room over and its people kept their call (the owner's rejoin into it); lost, another node has the room, its people rejoined there.",
     ),
   ],
   {

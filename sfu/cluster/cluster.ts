@@ -1,7 +1,9 @@
 // Cluster mode (cluster.redisUrl set): the Redis connection, this node's
-// heartbeat in the node registry, and the router that places rooms and renews
-// their leases. Built by the composition root after the rooms exist, closed in
-// reverse: router (leases given up), registry (heartbeat removed), Redis.
+// heartbeat in the node registry, the router that places rooms and renews
+// their leases, rooms across nodes (octo) and the watch over their other ends
+// (spanWatch). Built by the composition root after the rooms exist, closed in
+// reverse: watch, octo and its link, router (leases given up), registry
+// (heartbeat removed), Redis.
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from '../media/workerPool.ts';
@@ -15,6 +17,8 @@ import type { PipeListen } from './pipeLink.ts';
 import { NodeRegistry } from './nodeRegistry.ts';
 import { openRedis } from './redis.ts';
 import { RoomLeases } from './roomLeases.ts';
+import { type SpanGauges, spanGauges } from './spanGauges.ts';
+import { SpanWatch, type SpanWatchMetrics } from './spanWatch.ts';
 
 /** What the metrics module reads of the cluster at scrape time. */
 export interface ClusterState {
@@ -25,6 +29,8 @@ export interface ClusterState {
   liveNodes(): number;
   /** Rooms whose lease this node holds. */
   ownedRooms(): number;
+  /** Rooms here spanning nodes, by role, and the voices crossing between nodes. */
+  spanning(): SpanGauges;
 }
 
 export interface Cluster extends ClusterState {
@@ -57,7 +63,7 @@ export interface ClusterDeps {
   nodeId: string;
   pool: WorkerPool;
   rooms: RoomRegistry;
-  metrics: ClusterRouterMetrics;
+  metrics: ClusterRouterMetrics & SpanWatchMetrics;
   /** Where PipeTransports to other nodes listen (rooms across nodes). */
   pipe: PipeListen;
   log: Logger;
@@ -79,6 +85,9 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
   const octo = new Octo(redis, link, nodes, rooms, { maxParticipantsPerNodePerRoom: config.maxParticipantsPerNodePerRoom, leaseMs: config.leaseMs, pipe }, log.child('octo'));
   router.span = octo;
   octo.start();
+  const watch = new SpanWatch(redis, leases, nodes, octo, router, config, log.child('span'), metrics);
+  router.heirs = watch;
+  watch.start();
   // The first heartbeat goes out as soon as Redis is ready, not a heartbeat later.
   redis.client.on('ready', () => void nodes.beat());
   nodes.start();
@@ -91,12 +100,14 @@ export function startCluster(config: Config['cluster'], { nodeId, pool, rooms, m
     up: () => nodes.up,
     liveNodes: () => nodes.nodes.length,
     ownedRooms: () => router.ownedRooms,
+    spanning: spanGauges(rooms, octo),
     redisReachable: () => redis.reachable,
     origins: () => nodes.nodes.map((n) => new URL(n.publicUrl).origin),
     nodeUrls: () => router.nodeUrls(),
     drain: () => nodes.setDraining(),
     claimDevModerator: (room, claimMs) => leases.claimDevModerator(room, nodeId, claimMs).catch(() => false),
     async close() {
+      await watch.close();
       octo.close();
       await link.close();
       await router.close();

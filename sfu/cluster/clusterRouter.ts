@@ -4,8 +4,9 @@
 //     while Redis is unreachable);
 //   - owned by this node (placed here by another node): opened here;
 //   - owned by a live node: WRONG_NODE with that node's URL;
-//   - owned by a node without heartbeat (dead): taken over, atomically, for the
-//     node placement picks;
+//   - owned by a node without heartbeat (dead): taken over, atomically, for a
+//     live satellite of the room (spanWatch.ts: its people keep their call),
+//     else for the node placement picks;
 //   - owned by nobody: placed (pickNode) on the least-loaded live node that is
 //     not draining, by SET NX for that node, and served here or redirected.
 // With Redis unreachable, a room not open here is refused: CLUSTER_UNAVAILABLE.
@@ -25,6 +26,7 @@ import type { ClusterRedis } from './redis.ts';
 import type { RoomSpanning } from './octo.ts';
 import type { RoomLeases } from './roomLeases.ts';
 import type { RoomRouter } from './roomRouter.ts';
+import type { RoomHeirs } from './spanWatch.ts';
 
 /** Where the router reports what it does (the metrics module). */
 export interface ClusterRouterMetrics {
@@ -49,6 +51,8 @@ export class ClusterRouter implements RoomRouter {
   #readySince = 0;
   /** Rooms across nodes (cluster.maxParticipantsPerNodePerRoom), set by startCluster. */
   span?: RoomSpanning;
+  /** Satellites that inherit a room whose owner died (spanWatch.ts), set by startCluster. */
+  heirs?: RoomHeirs;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -90,9 +94,12 @@ export class ClusterRouter implements RoomRouter {
    * then nobody places or takes over a room, or two nodes could open one.
    */
   #settle(): void {
-    if (Date.now() - this.#readySince < 2 * this.options.heartbeatMs) {
-      throw new ChorusError('CLUSTER_UNAVAILABLE', 'the cluster store (Redis) just came back: try again in a moment');
-    }
+    if (!this.settled) throw new ChorusError('CLUSTER_UNAVAILABLE', 'the cluster store (Redis) just came back: try again in a moment');
+  }
+
+  /** Not just after Redis came back (see #settle): rooms may be placed and taken over. */
+  get settled(): boolean {
+    return Date.now() - this.#readySince >= 2 * this.options.heartbeatMs;
   }
 
   nodeUrls(): string[] {
@@ -115,7 +122,7 @@ export class ClusterRouter implements RoomRouter {
           if (node && (await this.span?.joinAsSatellite(room, owner))) return;
           if (node) throw this.#wrongNode(node);
           this.#settle();
-          const target = this.#pick();
+          const target = (await this.heirs?.heir(room)) ?? this.#pick();
           if (await this.leases.takeOver(room, owner, target.id)) {
             this.log.info('took over a room of a dead node', { room, from: owner, to: target.id });
             this.metrics?.clusterPlacement('takeover');
@@ -165,6 +172,11 @@ export class ClusterRouter implements RoomRouter {
 
   #hold(room: string): void {
     this.#held.set(room, Date.now());
+  }
+
+  /** A room open here whose lease this node took (a satellite whose owner died): renewed from now on. */
+  adopt(room: string): void {
+    this.#hold(room);
   }
 
   #wrongNode(node: NodeInfo): ChorusError {

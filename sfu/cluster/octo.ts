@@ -11,6 +11,8 @@
 // node; the owner sends joiners to a satellite it has before it opens another.
 // What everyone sees of everyone across the nodes (roster, mute, hands, chat,
 // moderation) is spanState.ts; an admin's close reaches the satellites as one.
+// When the owner node dies a satellite takes the room over, and when a
+// satellite node dies the owner drops it (spanWatch.ts).
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { Room, RoomCloseReason } from '../rooms/room.ts';
@@ -124,11 +126,8 @@ export class Octo implements RoomSpanning {
     });
     l.handle('roomClosed', async (body, from) => {
       const { room, reason } = roomClosed.parse(body);
-      const sat = this.#satellites.get(room);
-      if (sat?.owner !== from) return;
-      sat.close(false);
       // An admin's close ends the call; otherwise its people rejoin, wherever the room is now.
-      sat.room.close(reason === 'closedByAdmin' ? 'closedByAdmin' : 'serverShutdown');
+      if (this.#satellites.get(room)?.owner === from) this.closeSatellite(room, reason === 'closedByAdmin' ? 'closedByAdmin' : 'serverShutdown');
     });
   }
 
@@ -161,10 +160,45 @@ export class Octo implements RoomSpanning {
     return [...(this.#attached.get(name)?.values() ?? [])].map((a) => ({ node: a.node, piped: a.piped() }));
   }
 
-  /** Satellite side: the owner of `room` when it is a satellite here, and the voices it sends now. */
-  satelliteHere(name: string): { owner: string; voices: number } | undefined {
+  /** Satellite side: the owner of `room` when it is a satellite here, the voices it gets (mirrors) and those it sends now. */
+  satelliteHere(name: string): { owner: string; voices: number; sending: number } | undefined {
     const sat = this.#satellites.get(name);
-    return sat ? { owner: sat.owner, voices: sat.voices } : undefined;
+    return sat ? { owner: sat.owner, voices: sat.voices, sending: sat.sending } : undefined;
+  }
+
+  /** Satellite side: the satellites here attached to their owners (spanWatch.ts). */
+  satelliteRooms(): { room: string; owner: string }[] {
+    return [...this.#satellites.values()].filter((s) => s.attached && !s.closed).map((s) => ({ room: s.room.name, owner: s.owner }));
+  }
+
+  /** Satellite side: its owner died and this node took `room` over: the satellite leaves the owner (pipe, mirrors), the room stays. */
+  leaveOwner(name: string): boolean {
+    const sat = this.#satellites.get(name);
+    if (!sat || sat.room.closed) return false;
+    this.#state.ownerGone(name); // everyone the owner told us of leaves the roster here
+    sat.close(false);
+    return true;
+  }
+
+  /**
+   * Satellite side: the room closes here (the owner closed it, or another node has it now): its
+   * people rejoin, wherever the room is now (serverShutdown), or leave with the owner's (closedByAdmin).
+   */
+  closeSatellite(name: string, reason: 'serverShutdown' | 'closedByAdmin' = 'serverShutdown'): void {
+    const sat = this.#satellites.get(name);
+    if (!sat) return;
+    sat.close(false);
+    sat.room.close(reason);
+  }
+
+  /** Owner side: the nodes with a satellite of a room here. */
+  satelliteNodes(): Set<string> {
+    return new Set([...this.#attached.values()].flatMap((byNode) => [...byNode.keys()]));
+  }
+
+  /** Owner side: `node` is gone (no heartbeat): its satellites' attachments go now, not when requests to it time out. */
+  nodeGone(node: string): void {
+    for (const name of [...this.#attached.keys()]) this.#detach(name, node);
   }
 
   #openSatellite(room: Room, owner: string): void {

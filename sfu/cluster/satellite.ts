@@ -10,7 +10,8 @@
 //     its listeners hear them.
 // Closes when the room here closes (its last person left) — the owner is told
 // (`detach`) — or when the owner says its room closed; the transport and the
-// mirrors go with it.
+// mirrors go with it. When the owner died and this node took the room over
+// (spanWatch.ts), the satellite closes the same way and the room stays.
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import type { Participant } from '../rooms/participant.ts';
@@ -31,6 +32,9 @@ export interface VoiceFromOwner {
 export class Satellite {
   /** Mirrors of the owner's voices, by the owner's consumer id. */
   readonly #mirrors = new Map<string, Participant>();
+  /** Pipe consumers of the producers here, crossing to the owner, by the id of the producer here. */
+  readonly #sent = new Map<string, types.Consumer | undefined>();
+  #attached = false;
   #closed = false;
   readonly #onProducer = (p: Participant, producer: types.Producer) => void this.#send(p, producer);
   readonly #onClose = () => this.close(true);
@@ -53,12 +57,13 @@ export class Satellite {
     const transport = await openPipe(room.router, listen);
     const sat = new Satellite(room, owner, transport, link, log, hooks.onClosed);
     hooks.onMade(sat);
-    // From now on: the room closing here detaches, people producing here cross.
+    // From now on: the room closing here detaches, people producing here cross (once attached).
     room.once('close', sat.#onClose);
     room.on('producer', sat.#onProducer);
     try {
       const answer = await link.request(owner, 'attach', { room: room.name, pipe: addressOf(transport) });
       await transport.connect(pipeAddress.parse((answer as { pipe: unknown }).pipe));
+      sat.#attached = true;
     } catch (err) {
       log.warn('cannot attach a satellite to its owner: closing it', { room: room.name, owner, error: (err as Error).message });
       sat.close(false);
@@ -74,14 +79,24 @@ export class Satellite {
     return this.#closed;
   }
 
+  /** Connected to the owner's room (its answer to `attach` came). */
+  get attached(): boolean {
+    return this.#attached;
+  }
+
   /** A producer of `p` crosses to the owner (on the primary router: a producer elsewhere is piped there first). */
   async #send(p: Participant, producer: types.Producer): Promise<void> {
-    if (this.#closed) return;
+    // Until the owner has answered `attach` nothing crosses (the first round after it sends every
+    // producer here), and each producer crosses once: else one made while attaching crossed twice.
+    if (this.#closed || !this.#attached || this.#sent.has(producer.id)) return;
+    this.#sent.set(producer.id, undefined);
     try {
       const observable = await this.room.span.observable(p, producer);
       const consumer = await this.transport.consume({ producerId: observable.id });
       const body = { room: this.room.name, participantId: p.id };
+      this.#sent.set(producer.id, consumer);
       consumer.observer.once('close', () => {
+        this.#sent.delete(producer.id);
         if (!this.#closed) this.link.tell(this.owner, 'speakerGone', body);
       });
       await this.link.request(this.owner, 'speaker', {
@@ -92,6 +107,9 @@ export class Satellite {
         rtpParameters: consumer.rtpParameters,
       });
     } catch (err) {
+      const consumer = this.#sent.get(producer.id);
+      if (consumer) consumer.close(); // the owner has no mirror of it: nothing to pipe
+      else this.#sent.delete(producer.id);
       this.log.debug('a speaker here did not reach the owner', { room: this.room.name, participant: p.id, error: (err as Error).message });
     }
   }
@@ -115,6 +133,11 @@ export class Satellite {
   /** Mirrors here now (for the admin API and tests). */
   get voices(): number {
     return this.#mirrors.size;
+  }
+
+  /** Voices of people here crossing to the owner now (their producers not paused). */
+  get sending(): number {
+    return [...this.#sent.values()].filter((c) => c && !c.paused && !c.producerPaused).length;
   }
 
   /** Closes the transport and the mirrors; `tellOwner`: detach there (not when the owner closed the room). */

@@ -72,6 +72,17 @@ export class SpanState {
     this.#follow(room, owner);
   }
 
+  /**
+   * Satellite side: the owner of `name` died and this node took the room over (spanWatch.ts): the
+   * people it told us of leave the roster here ('disconnected'), as when a node is gone; the room stays.
+   */
+  ownerGone(name: string): void {
+    const r = this.#rooms.get(name);
+    if (r?.owner === undefined) return;
+    r.lose(r.owner);
+    r.close();
+  }
+
   /** Satellite side: this node's part of `name` is no longer attached: nothing more goes or comes. */
   satelliteClosed(name: string): void {
     const r = this.#rooms.get(name);

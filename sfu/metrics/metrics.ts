@@ -3,7 +3,8 @@
 //
 // Conventions: names start with chorus_, carry their unit (_seconds, _bytes,
 // _ratio), counters end in _total. Labels are bounded: worker (index) and
-// direction (in = from clients, out = to clients), error codes, never a
+// direction (in = from clients, out = to clients; on cluster voices: from and
+// to other nodes), error codes, a cluster room's role, never a
 // participant; a room label only on chorus_room_participants, and only when
 // metrics.perRoomLabels is on; in cluster mode every series has node (its id).
 import client from 'prom-client';
@@ -58,6 +59,8 @@ export interface ClusterMetricsState {
   up(): boolean;
   liveNodes(): number;
   ownedRooms(): number;
+  /** Rooms here spanning nodes (owned with satellites, satellites) and the voices crossing to (out) and from (in) other nodes. */
+  spanning(): { ownerRooms: number; satelliteRooms: number; voicesOut: number; voicesIn: number };
 }
 
 export class Metrics {
@@ -84,6 +87,7 @@ export class Metrics {
   readonly #clusterPlacements: client.Counter<'where'>;
   readonly #clusterRedisErrors: client.Counter;
   readonly #clusterLeasesLost: client.Counter;
+  readonly #clusterSatelliteTakeovers: client.Counter<'result'>;
 
   constructor(state: MediaState, { perRoomLabels }: MetricsOptions) {
     const registers = [this.registry];
@@ -252,6 +256,14 @@ export class Metrics {
       help: 'Cluster mode: rooms open here whose lease another node held at renewal (closed here; clients rejoin there).',
       registers,
     });
+    this.#clusterSatelliteTakeovers = new client.Counter({
+      name: 'chorus_cluster_satellite_takeovers_total',
+      help:
+        'Cluster mode: satellites here whose owner node died, by result: won (this node took the room over, ' +
+        'its people kept their call), lost (another node has the room: closed here, its people rejoin there).',
+      labelNames: ['result'],
+      registers,
+    });
     // Series with no sample yet still appear (dashboards and alerts see zeros, not gaps).
     for (const direction of ['in', 'out'] as const) {
       for (const c of [this.#rtpPackets, this.#rtpBytes, this.#rtpLost, this.#nacks]) c.inc({ worker: '0', direction }, 0);
@@ -296,10 +308,33 @@ export class Metrics {
         this.set(state.ownedRooms());
       },
     });
+    new client.Gauge({
+      name: 'chorus_cluster_spanning_rooms',
+      help: 'Cluster mode: rooms here that span nodes, by role (owner: owned here, with a satellite on another node; satellite: attached to a room another node owns).',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const { ownerRooms, satelliteRooms } = state.spanning();
+        this.set({ role: 'owner' }, ownerRooms);
+        this.set({ role: 'satellite' }, satelliteRooms);
+      },
+    });
+    new client.Gauge({
+      name: 'chorus_cluster_voices',
+      help: 'Cluster mode: voices crossing between nodes in rooms spanning nodes (out: sent to other nodes now; in: piped here from other nodes).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const { voicesOut, voicesIn } = state.spanning();
+        this.set({ direction: 'out' }, voicesOut);
+        this.set({ direction: 'in' }, voicesIn);
+      },
+    });
     for (const where of ['here', 'elsewhere', 'takeover']) this.#clusterPlacements.inc({ where }, 0);
     for (const code of ['WRONG_NODE', 'CLUSTER_UNAVAILABLE']) this.#wsErrors.inc({ code }, 0);
     this.#clusterRedisErrors.inc(0);
     this.#clusterLeasesLost.inc(0);
+    for (const result of ['won', 'lost']) this.#clusterSatelliteTakeovers.inc({ result }, 0);
   }
 
   clusterPlacement(where: 'here' | 'elsewhere' | 'takeover'): void {
@@ -312,6 +347,10 @@ export class Metrics {
 
   clusterLeaseLost(): void {
     this.#clusterLeasesLost.inc();
+  }
+
+  clusterSatelliteTakeover(result: 'won' | 'lost'): void {
+    this.#clusterSatelliteTakeovers.inc({ result });
   }
 
   recordStream(s: StreamSample): void {

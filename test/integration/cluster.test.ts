@@ -15,10 +15,8 @@ import { SignalingError } from '../../client/signaling.ts';
 import { PROTOCOL_VERSION, wrongNodeData } from '../../protocol/messages.ts';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { RoomLeases } from '../../sfu/cluster/roomLeases.ts';
-import { nodeKey } from '../../sfu/cluster/nodeRegistry.ts';
-import type { NodeInfo } from '../../sfu/cluster/placement.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode, adminRoom as adminRoomOf, clusterFormed, clusterToken, joinError as joinErrorOf, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode, adminRoom as adminRoomOf, clusterFormed, clusterToken, idleNodes, joinError as joinErrorOf, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -99,17 +97,7 @@ const adminRoom = (node: Node, room: string) => adminRoomOf(node, room, ADMIN);
  * a new room is a tie, which each node breaks for itself, so joins through
  * both at once really race for the room's lease.
  */
-async function equalLoads(...ns: Node[]): Promise<void> {
-  const r = new Redis(redis.url);
-  try {
-    const info = async () => (await r.mget(ns.map((n) => nodeKey(n.id)))).map((v) => (v ? (JSON.parse(v) as NodeInfo) : undefined));
-    await until(async () => (await info()).every((n) => n?.rooms === 0), 'every node to hold no room', 20_000);
-    const t = Date.now();
-    await until(async () => (await info()).every((n) => n!.at > t), 'a heartbeat of every node after that', 20_000);
-  } finally {
-    await r.quit();
-  }
-}
+const equalLoads = (...ns: Node[]) => idleNodes(redis.url, ns);
 
 const nodeOf = (wsUrl: string) => nodes.find((n) => n.wsUrl === wsUrl)!;
 

@@ -3,8 +3,11 @@
 // own, one PostgreSQL), while the cluster does what the panels show: a room
 // placed on one node spans its two workers (WebRTC peers, a per-worker
 // consumer budget of 2), a new room asked of that node is placed on the other
-// (WRONG_NODE, followed by the client core), a lease is taken from its owner,
-// and Redis stops for a moment (a new room refused meanwhile). Then every panel
+// (WRONG_NODE, followed by the client core), a fourth joiner of the first room
+// is sent on to a satellite on the other node (rooms across nodes, a per-node
+// cap of 3), a lease is taken from its owner, a third node (not scraped) dies
+// under a room it owns whose satellite takes it over, and Redis stops for a
+// moment (a new room refused meanwhile). Then every panel
 // query must return finite values, above 0 on some node, and every query that
 // shows nodes must show both, by their node ids.
 import fs from 'node:fs';
@@ -24,7 +27,8 @@ import { type TestPrometheus, startPrometheus } from '../support/prometheus.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { until } from '../support/wait.ts';
-import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { PROTOCOL_VERSION, wrongNodeData } from '../../protocol/messages.ts';
+import type { SignalingError } from '../../client/signaling.ts';
 
 const SECRET = 'cluster-dash-auth-secret-0123456789-abcdef';
 const dashboard = dashboards['chorus-cluster.json']!;
@@ -35,6 +39,8 @@ let configDir: string;
 let prometheus: TestPrometheus;
 const nodes: ClusterNode[] = [];
 const peers: NodePeer[] = [];
+/** Protocol-level participants (no media). */
+const clients: ProtocolClient[] = [];
 
 const target = (node: ClusterNode): JoinTarget => ({
   wsUrl: node.wsUrl,
@@ -54,10 +60,11 @@ beforeAll(async () => {
   database = await createTestDatabase(inject('postgresAdminUrl'));
   configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-cluster-dash-'));
   const configFile = path.join(configDir, 'chorus.yaml');
+  const heirConfig = path.join(configDir, 'heir.yaml');
   fs.writeFileSync(
     configFile,
     [
-      'cluster: { heartbeatMs: 200, nodeTtlMs: 1200, leaseMs: 2500 }',
+      'cluster: { heartbeatMs: 200, nodeTtlMs: 1200, leaseMs: 2500, maxParticipantsPerNodePerRoom: 3 }',
       // A third participant does not fit on the room's first worker: the room spans both.
       'media: { maxConsumersPerWorker: 2 }',
       'metrics: { statsIntervalMs: 500 }',
@@ -65,6 +72,8 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // The third node's rooms send their second joiner to a satellite.
+  fs.writeFileSync(heirConfig, fs.readFileSync(configFile, 'utf8').replace('maxParticipantsPerNodePerRoom: 3', 'maxParticipantsPerNodePerRoom: 1'));
   const env = { CHORUS_CONFIG: configFile, CHORUS_WORKERS: '2' };
   nodes.push(
     ...(await Promise.all(['node-a', 'node-b'].map((id) => startClusterNode(id, { redisUrl: redis.url, databaseUrl: database.url, secret: SECRET, env })))),
@@ -83,6 +92,11 @@ beforeAll(async () => {
   const owner = (await owned(nodes[0]!)) > 0 ? nodes[0]! : nodes[1]!;
   const other = nodes.find((n) => n !== owner)!;
   await until(async () => (await prometheus.query('sum(chorus_spanned_rooms) > 0')).result.length > 0, 'the room to span two workers', 20_000);
+  // At its cap (3) on its owner: a fourth joiner is sent on to a satellite on the other node; voices cross both ways.
+  const dan = await NodePeer.join(target(owner), 'span', 'Dan', opusTonePackets(770));
+  peers.push(dan);
+  expect(dan.call.nodeUrl).toBe(other.wsUrl);
+  await until(() => dan.packetsFrom(ada.participantId) > 20 && ada.packetsFrom(dan.participantId) > 20, 'Ada and Dan to hear each other across nodes', 20_000);
   // A new room asked of the busy node goes to the other (placed elsewhere, WRONG_NODE followed).
   await new Promise((r) => setTimeout(r, 600)); // a heartbeat with the three participants
   peers.push(await NodePeer.join(target(owner), 'solo', 'Dee', opusTonePackets(550)));
@@ -100,6 +114,35 @@ beforeAll(async () => {
   await lease.close();
   await scrapes(2);
 
+  // A satellite takeover: a room owned by a third node (not scraped), its second joiner on a
+  // satellite here (node a or b); the third node SIGKILLed, the satellite takes the room over.
+  const c = await startClusterNode('node-c', { redisUrl: redis.url, databaseUrl: database.url, secret: SECRET, env: { CHORUS_CONFIG: heirConfig } });
+  await clusterFormed([...nodes, c], SECRET);
+  const placing = new Redis(redis.url);
+  await placing.set(roomKey('heir'), c.id, 'PX', 2500, 'NX'); // the room opens on c (as placement would have it)
+  await placing.quit();
+  const joinHeir = async (url: string) => {
+    const client = await ProtocolClient.connect(url);
+    try {
+      await client.call('join', { protocolVersion: PROTOCOL_VERSION, room: 'heir', token: await clusterToken(SECRET, 'heir') });
+      clients.push(client);
+      return undefined;
+    } catch (err) {
+      await client.close();
+      return wrongNodeData.parse((err as SignalingError).data).url; // the second joiner: sent to the satellite
+    }
+  };
+  await joinHeir(c.wsUrl);
+  await joinHeir((await joinHeir(c.wsUrl))!);
+  const satellites = async () => (await Promise.all(nodes.map((n) => gauge(n, 'chorus_cluster_spanning_rooms', 'role="satellite"')))).reduce((x, y) => x + y);
+  await until(async () => (await satellites()) === 2, 'a satellite of the third node\'s room', 20_000);
+  c.run.child.kill('SIGKILL');
+  await c.run.exited;
+  const takeovers = async () => (await Promise.all(nodes.map((n) => gauge(n, 'chorus_cluster_satellite_takeovers_total', 'result="won"')))).reduce((x, y) => x + y);
+  await until(async () => (await takeovers()) === 1, 'the satellite to take the room over', 20_000);
+  await clusterFormed(nodes, SECRET);
+  await scrapes(2);
+
   // Redis stopped for a moment: connection errors, and a new room refused meanwhile.
   await redis.stop();
   await until(async () => (await joinError(nodes[0]!, 'outage', await clusterToken(SECRET, 'outage'))) === 'CLUSTER_UNAVAILABLE', 'a new room refused', 10_000);
@@ -115,6 +158,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(peers.map((p) => p.close()));
+  await Promise.allSettled(clients.map((c) => c.close()));
   await prometheus?.stop();
   killChorusProcesses();
   await Promise.allSettled(nodes.map((n) => n.run.exited));

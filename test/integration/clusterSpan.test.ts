@@ -21,6 +21,7 @@ import { TokenService } from '../../sfu/auth/tokens.ts';
 import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
 import { type ClusterNode as Node, gauge, joinError, startClusterNode } from '../support/cluster.ts';
+import { roster, seesOnly } from '../support/roster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { until } from '../support/wait.ts';
@@ -119,32 +120,6 @@ async function spannedRoom(spec: { ada?: PeerSpec; carl?: PeerSpec; bob?: PeerSp
   expect(bob.call.nodeUrl).toBe(other.wsUrl);
   expect(dan.call.nodeUrl).toBe(other.wsUrl);
   return { room, owner, other, ada: ada!, carl, bob, dan, bobIdentity };
-}
-
-interface Seen {
-  displayName: string;
-  muted: boolean;
-}
-
-/** Whom `p` is told of: the join's participants, then participantJoined/Left and producerPaused/Resumed in order. */
-function roster(p: NodePeer): Map<string, Seen> {
-  const people = new Map<string, Seen>(p.call.joined.participants.map((x) => [x.id, { displayName: x.displayName, muted: x.muted }]));
-  for (const n of p.signaling.notifications) {
-    if (n.notification === 'participantJoined') people.set(n.data.participant.id, { ...n.data.participant });
-    else if (n.notification === 'participantLeft') people.delete(n.data.participantId);
-    else if (n.notification === 'producerPaused' || n.notification === 'producerResumed') {
-      const seen = people.get(n.data.participantId);
-      if (seen) seen.muted = n.notification === 'producerPaused';
-    }
-  }
-  return people;
-}
-
-/** Waits until `p` is told of exactly `others` (by id), with each one's mute as `muted` says. */
-function seesOnly(p: NodePeer, others: NodePeer[], what: string, muted: (id: string) => boolean = () => false) {
-  const want = others.map((o) => `${o.participantId}:${muted(o.participantId)}`).sort();
-  const has = () => [...roster(p)].map(([id, s]) => `${id}:${s.muted}`).sort();
-  return until(() => JSON.stringify(has()) === JSON.stringify(want), () => `${what}: wanted ${want.join(' ')}, has ${has().join(' ')}`, 20_000);
 }
 
 /** The raised hands `p` was told of last (the join's, then each raisedHands). */

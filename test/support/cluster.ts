@@ -1,6 +1,14 @@
 // Cluster nodes for tests: started and asked as the benchmarks do
-// (tools/harness/clusterNode.ts), plus what only tests ask of them.
+// (tools/harness/clusterNode.ts), plus what only tests ask of them (the admin
+// API's view of a room, Node clients' tokens, whether the nodes are idle).
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { JoinTarget } from '../../client/node/nodePeer.ts';
+import { TokenService } from '../../sfu/auth/tokens.ts';
+import { nodeKey } from '../../sfu/cluster/nodeRegistry.ts';
+import type { NodeInfo } from '../../sfu/cluster/placement.ts';
 import type { ClusterNode } from '../../tools/harness/clusterNode.ts';
+import { until } from './wait.ts';
 
 export * from '../../tools/harness/clusterNode.ts';
 
@@ -15,4 +23,29 @@ export interface AdminParticipant {
 export async function adminRoom(node: ClusterNode, room: string, adminSecret: string): Promise<{ participants: AdminParticipant[] } | undefined> {
   const res = await fetch(`${node.url}/admin/rooms/${room}`, { headers: { authorization: `Bearer ${adminSecret}` } });
   return res.status === 200 ? ((await res.json()) as { participants: AdminParticipant[] }) : undefined;
+}
+
+/** Node clients joining through `node`: tokens signed with the cluster's secret (a new identity unless given). */
+export function clusterTarget(node: ClusterNode, secret: string): JoinTarget {
+  const tokens = new TokenService(secret);
+  return {
+    wsUrl: node.wsUrl,
+    token: (room, displayName, role = 'speaker', identity = randomUUID()) => tokens.sign({ identity, room, displayName, role }, 3600),
+  };
+}
+
+/**
+ * The nodes hold no room and each has read the others' heartbeats saying so:
+ * placement then sees a tie, broken for the asking node, then by node id.
+ */
+export async function idleNodes(redisUrl: string, nodes: readonly ClusterNode[]): Promise<void> {
+  const r = new Redis(redisUrl);
+  try {
+    const info = async () => (await r.mget(nodes.map((n) => nodeKey(n.id)))).map((v) => (v ? (JSON.parse(v) as NodeInfo) : undefined));
+    await until(async () => (await info()).every((n) => n?.rooms === 0), 'every node to hold no room', 20_000);
+    const t = Date.now();
+    await until(async () => (await info()).every((n) => n!.at > t), 'a heartbeat of every node after that', 20_000);
+  } finally {
+    await r.quit();
+  }
 }
