@@ -6,6 +6,13 @@
 // COMMAND_TIMEOUT_MS), so a join is answered CLUSTER_UNAVAILABLE instead of
 // hanging, and heartbeats simply miss. ioredis reconnects on its own, with
 // backoff; `reachable` says whether it is connected now.
+//
+// A Redis that hangs (SIGSTOPped, its host frozen, a network that drops
+// packets without resetting) keeps the TCP connection open, so ioredis would
+// stay "ready" while every command times out. A watchdog PINGs every
+// COMMAND_TIMEOUT_MS; a PING that times out drops the connection, so the node
+// sees Redis unreachable (as when it is down) and, once the reconnect answers
+// again, Redis back (the cluster's settling rules apply to both alike).
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 
@@ -44,12 +51,27 @@ export function openRedis(url: string, log: Logger, onError: () => void): Cluste
     wasUp = false;
   });
   client.connect().catch((err: Error) => log.warn('Redis not reachable yet (retrying)', { error: err.message }));
+  let pinging = false;
+  const watchdog = setInterval(() => {
+    if (pinging || client.status !== 'ready') return;
+    pinging = true;
+    client
+      .ping()
+      .catch((err: Error) => {
+        if (client.status !== 'ready' || !/timed out/i.test(err.message)) return;
+        log.warn('Redis does not answer (a PING timed out): dropping the connection, reconnecting');
+        client.disconnect(true);
+      })
+      .finally(() => (pinging = false));
+  }, COMMAND_TIMEOUT_MS);
+  watchdog.unref();
   return {
     client,
     get reachable() {
       return client.status === 'ready';
     },
     async close() {
+      clearInterval(watchdog);
       if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
       else client.disconnect();
     },

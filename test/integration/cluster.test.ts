@@ -222,6 +222,42 @@ describe('two nodes sharing Redis', () => {
     await Promise.all([ada.close(), bob.close(), cy.close()]);
   }, 90_000);
 
+  it('Redis hung (SIGSTOP) during a call: the nodes see it unreachable, the call goes on, a new room is refused (CLUSTER_UNAVAILABLE); Redis resumed: the room is still one, with nobody rejoined', async () => {
+    const [a, b] = nodes as [Node, Node];
+    const [ada, bob] = await callThroughBoth('hung');
+    const owner = nodeOf(ada.call.nodeUrl);
+    const other = owner === a ? b : a;
+    let rejoins = 0;
+    for (const p of [ada, bob]) p.call.on('rejoined', () => rejoins++);
+
+    // The TCP connections stay open: only commands not answered tell the nodes.
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      for (const n of [a, b]) {
+        await until(async () => ((await (await fetch(`${n.url}/readyz`)).json()) as { redis?: string }).redis === 'unreachable', `${n.id} to see Redis hung`);
+      }
+      const heard = ada.packetsFrom(bob.participantId);
+      await until(() => ada.packetsFrom(bob.participantId) > heard + 100, 'audio while Redis hangs', 10_000);
+      expect(await joinError(owner, 'hung-new')).toBe('CLUSTER_UNAVAILABLE');
+      expect(await joinError(other, 'hung-new')).toBe('CLUSTER_UNAVAILABLE');
+      // Longer than the lease and the nodes' TTL: on resuming, Redis expires every key at once.
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    let last: string | undefined;
+    await until(async () => (last = await joinError(other, 'hung-back')) === undefined, () => `a new room after Redis resumed (last: ${last})`, 20_000);
+    // Nobody took the room while its owner's heartbeat and lease were expired: it is still one, on its owner.
+    const again = await joinFollowing(other.wsUrl, 'hung');
+    expect(again.at).toBe(owner.wsUrl);
+    await again.client.close();
+    const since = [ada.packetsFrom(bob.participantId), bob.packetsFrom(ada.participantId)];
+    await until(() => ada.packetsFrom(bob.participantId) > since[0]! + 50 && bob.packetsFrom(ada.participantId) > since[1]! + 50, 'audio both ways after Redis resumed', 10_000);
+    expect(rejoins).toBe(0);
+    expect(ada.call.nodeUrl).toBe(owner.wsUrl);
+    await Promise.all([ada.close(), bob.close()]);
+  }, 90_000);
+
   it('SIGKILL of the owner node: its peers rejoin on the other node, which takes the room, and hear each other again', async () => {
     const [a, b] = nodes as [Node, Node];
     const [ada, bob] = await callThroughBoth('failover');
