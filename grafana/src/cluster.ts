@@ -1,4 +1,4 @@
-import { dashboard, prometheus, stat, timeseries } from './panels.ts';
+import { dashboard, nodeVariable, stat, timeseries } from './panels.ts';
 
 const at = (y: number, x: number, w = 12, h = 8) => ({ x, y, w, h });
 /** Every series carries `node` in cluster mode (Metrics.watchCluster). */
@@ -120,18 +120,7 @@ export const cluster = dashboard(
   {
     templating: {
       list: [
-        {
-          name: 'node',
-          label: 'Node',
-          type: 'query',
-          datasource: prometheus,
-          query: 'label_values(chorus_cluster_node_up, node)',
-          includeAll: true,
-          multi: true,
-          allValue: '.*',
-          current: { text: 'All', value: '$__all' },
-          refresh: 2,
-        },
+        nodeVariable('chorus_cluster_node_up'),
       ],
     },
   },

@@ -1,6 +1,6 @@
 // Small builders for the dashboards' panels, typed with Grafana's own schema
 // types (@grafana/schema), so a misspelt field fails `tsc`.
-import type { Dashboard, DataSourceRef, Panel } from '@grafana/schema';
+import type { Dashboard, DataSourceRef, Panel, VariableModel } from '@grafana/schema';
 
 export const prometheus: DataSourceRef = { type: 'prometheus', uid: 'prometheus' };
 
@@ -59,6 +59,26 @@ export function dashboard(uid: string, title: string, description: string, panel
     time: { from: 'now-1h', to: 'now' },
     panels,
     ...extra,
+  };
+}
+
+/**
+ * The `node` variable (cluster mode: every series carries `node`, the node's
+ * id), "All" by default; on one node alone the label is absent and "All"
+ * (`.*`) matches its series all the same.
+ */
+export function nodeVariable(metric: string): VariableModel {
+  return {
+    name: 'node',
+    label: 'Node',
+    type: 'query',
+    datasource: prometheus,
+    query: `label_values(${metric}, node)`,
+    includeAll: true,
+    multi: true,
+    allValue: '.*',
+    current: { text: 'All', value: '$__all' },
+    refresh: 2,
   };
 }
 

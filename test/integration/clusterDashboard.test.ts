@@ -174,22 +174,34 @@ describe('the Chorus: cluster dashboard, on a real Prometheus scraping two real 
     expect(problems(found)).toEqual({});
   });
 
-  it('every query that shows nodes shows both, by node id; the node variable finds both', async () => {
-    const perNode = (dashboard.panels ?? [])
-      .flatMap((p) => ('targets' in p ? (p.targets ?? []) : []))
-      .map((t) => t as { expr: string; legendFormat?: string })
-      .filter((t) => t.legendFormat?.includes('{{node}}'));
-    expect(perNode.length).toBeGreaterThan(8);
-    const wrong: string[] = [];
-    for (const t of perNode) {
-      const result = (await prometheus.query(fillVariables(t.expr))).result as { metric: { node?: string } }[];
-      const seen = [...new Set(result.map((s) => s.metric.node ?? '(none)'))].sort();
-      if (JSON.stringify(seen) !== JSON.stringify(['node-a', 'node-b'])) wrong.push(`${t.expr}: ${seen.join(', ')}`);
-    }
-    expect(wrong, 'queries not showing each node').toEqual([]);
-    const variable = dashboard.templating!.list![0]!;
-    const m = /^label_values\((\w+), (\w+)\)$/.exec(String(variable.query))!;
-    const values = ((await prometheus.query(`count by (${m[2]}) (${m[1]})`)).result as { metric: Record<string, string> }[]).map((s) => s.metric[m[2]!]);
-    expect(values.sort()).toEqual(['node-a', 'node-b']);
-  });
+  // The overview and workers dashboards are read in a cluster too: their per-worker series must say which node
+  // (the overview sums the rest over the nodes, and has no node variable).
+  it.each([
+    ['chorus-cluster.json', true],
+    ['chorus-workers.json', true],
+    ['chorus-overview.json', false],
+  ] as const)(
+    '%s: every query that shows nodes shows both, by node id; a node variable (%s) finds both',
+    async (file, nodeVariable) => {
+      const d = dashboards[file]!;
+      const perNode = (d.panels ?? [])
+        .flatMap((p) => ('targets' in p ? (p.targets ?? []) : []))
+        .map((t) => t as { expr: string; legendFormat?: string })
+        .filter((t) => t.legendFormat?.includes('{{node}}'));
+      expect(perNode.length).toBeGreaterThan(file === 'chorus-cluster.json' ? 8 : 0);
+      const wrong: string[] = [];
+      for (const t of perNode) {
+        const result = (await prometheus.query(fillVariables(t.expr))).result as { metric: { node?: string } }[];
+        const seen = [...new Set(result.map((s) => s.metric.node ?? '(none)'))].sort();
+        if (JSON.stringify(seen) !== JSON.stringify(['node-a', 'node-b'])) wrong.push(`${t.expr}: ${seen.join(', ')}`);
+      }
+      expect(wrong, 'queries not showing each node').toEqual([]);
+      const variable = d.templating?.list?.find((v) => v.name === 'node');
+      expect(Boolean(variable)).toBe(nodeVariable);
+      if (!variable) return;
+      const m = /^label_values\((\w+), (\w+)\)$/.exec(String(variable.query))!;
+      const values = ((await prometheus.query(`count by (${m[2]}) (${m[1]})`)).result as { metric: Record<string, string> }[]).map((s) => s.metric[m[2]!]);
+      expect(values.sort()).toEqual(['node-a', 'node-b']);
+    },
+  );
 });
