@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     /** Capacity search: each node's CPU budget, in cores (e.g. 0.05); unset = fixed-load runs, no budget. */
     share: { type: 'string' },
     sizes: { type: 'string', default: '20,40,60,80,100,120,140' },
+    /** Capacity search: which set-ups, by node count. */
+    setups: { type: 'string', default: '1,2' },
     /** Skip a part: "capacity" or "failover". */
     skip: { type: 'string', multiple: true, default: [] },
   },
@@ -131,6 +133,8 @@ interface CapacityRun {
   roomsPerNode: number[];
   /** With --share: CFS periods each node was held back in (its budget was used up). */
   throttled: number[];
+  /** Leases each node lost (another node took a room it had: it looked dead, its heartbeat late). */
+  leasesLost: number[];
 }
 
 async function capacityRun(nodeCount: 1 | 2, round: number, rooms = Number(args.rooms)): Promise<CapacityRun> {
@@ -160,8 +164,9 @@ async function capacityRun(nodeCount: 1 | 2, round: number, rooms = Number(args.
   });
   await counting;
   const throttled = nodes.map((n) => n.quota?.throttled() ?? 0);
+  const leasesLost = await Promise.all(nodes.map((n) => gauge(n, 'chorus_cluster_leases_lost_total').catch(() => NaN)));
   for (const n of nodes) await stopNode(n);
-  return { nodes: nodeCount, report, roomsPerNode, throttled };
+  return { nodes: nodeCount, report, roomsPerNode, throttled, leasesLost };
 }
 
 /** Why a run does not pass for a call that sounds right (empty: it passes). */
@@ -266,7 +271,7 @@ const searches: Search[] = [];
 let failover: Awaited<ReturnType<typeof failoverTrials>> | undefined;
 try {
   if (!skip.has('capacity') && share !== undefined) {
-    for (const n of [1, 2] as const) searches.push(await capacitySearch(n));
+    for (const n of args.setups.split(',').map(Number)) searches.push(await capacitySearch(n === 1 ? 1 : 2));
   } else if (!skip.has('capacity')) {
     for (let round = 0; round < Number(args.rounds); round++) {
       // Alternate the order, so that a drift in the machine's load does not favour one set-up.
@@ -306,15 +311,15 @@ if (capacity.length) {
 if (searches.length) {
   console.log(`capacity search: each node ${share} of a core (CFS quota, 10 ms period) and pinned (node a core 0, node b core 1); rooms of ${args['per-room']}, ${args.talkers} talkers each, ${args.ramp} joins/s, ${args.duration} s steady`);
   console.log('bar: no failed participant, loss < 1 %, mean jitter < 30 ms, join p95 < 3 s');
-  console.log('\n| set-up | participants | joined / failed | rooms per node | server CPU (worker + Node), % of a core | loss | jitter | join p50 / p95 | throttled periods | generator CPU | verdict |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| set-up | participants | joined / failed | rooms per node | server CPU (worker + Node), % of a core | loss | jitter | join p50 / p95 | throttled periods | leases lost | rejoins | generator CPU | verdict |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const { nodes, runs } of searches) {
     for (const { size, run, why } of runs) {
       const r = run.report;
       console.log(
         `| ${nodes} node(s) | ${size} | ${r.joined} / ${r.failed} | ${run.roomsPerNode.join(' + ')} | ` +
           `${f(r.steady.workerCpuPct, 1)} + ${f(r.steady.serverNodeCpuPct, 1)} | ${f(r.lossPct, 2)} % | ${f(r.jitterMsMean, 1)} ms | ` +
-          `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} ms | ${run.throttled.join(' + ')} | ${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')}${r.generatorLimited ? ' (limited)' : ''} | ${why.length ? why.join(', ') : 'passes'} |`,
+          `${r.joinLatencyMs.p50} / ${r.joinLatencyMs.p95} ms | ${run.throttled.join(' + ')} | ${run.leasesLost.join(' + ')} | ${r.rejoins} | ${r.steady.generatorCpuPct.map((p) => `${p.toFixed(0)}%`).join(', ')}${r.generatorLimited ? ' (limited)' : ''} | ${why.length ? why.join(', ') : 'passes'} |`,
       );
     }
   }

@@ -21,7 +21,7 @@ import type { Logger } from '../log.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { WrongNodeData } from '../../protocol/messages.ts';
 import type { NodeRegistry } from './nodeRegistry.ts';
-import { type NodeInfo, pickNode } from './placement.ts';
+import { type NodeInfo, pickNode, withRecentPlacements } from './placement.ts';
 import type { ClusterRedis } from './redis.ts';
 import type { RoomSpanning } from './octo.ts';
 import type { RoomLeases } from './roomLeases.ts';
@@ -49,6 +49,8 @@ export class ClusterRouter implements RoomRouter {
   #renewing?: Promise<void>;
   /** When Redis last became ready (0: never yet). */
   #readySince = 0;
+  /** When this node placed rooms on each node (by id), until their heartbeats show them (placement.ts). */
+  readonly #placedAt = new Map<string, number[]>();
   /** Rooms across nodes (cluster.maxParticipantsPerNodePerRoom), set by startCluster. */
   span?: RoomSpanning;
   /** Satellites that inherit a room whose owner died (spanWatch.ts), set by startCluster. */
@@ -124,6 +126,7 @@ export class ClusterRouter implements RoomRouter {
           this.#settle();
           const target = (await this.heirs?.heir(room)) ?? this.#pick();
           if (await this.leases.takeOver(room, owner, target.id)) {
+            this.#placed(target);
             this.log.info('took over a room of a dead node', { room, from: owner, to: target.id });
             this.metrics?.clusterPlacement('takeover');
             if (target.id === this.nodeId) return this.#hold(room);
@@ -134,6 +137,7 @@ export class ClusterRouter implements RoomRouter {
         this.#settle();
         const target = this.#pick();
         if (await this.leases.claim(room, target.id)) {
+          this.#placed(target);
           this.metrics?.clusterPlacement(target.id === this.nodeId ? 'here' : 'elsewhere');
           if (target.id === this.nodeId) return this.#hold(room);
           throw this.#wrongNode(target);
@@ -162,12 +166,25 @@ export class ClusterRouter implements RoomRouter {
     if (target) throw this.#wrongNode(target);
   }
 
-  /** The node for a new room (never this one while it drains). */
+  /** The node for a new room (never this one while it drains), counting the rooms we placed that heartbeats do not show yet. */
   #pick(): NodeInfo {
     const self = this.nodeId;
-    const target = pickNode(this.nodes.nodes, this.nodes.draining ? { exclude: self } : { prefer: self });
+    const nodes = withRecentPlacements(this.nodes.nodes, this.#placedAt, Date.now(), this.#placementWindowMs);
+    const target = pickNode(nodes, this.nodes.draining ? { exclude: self } : { prefer: self });
     if (!target) throw new ChorusError('SERVER_BUSY', 'no node can take a new room now: try again shortly');
     return target;
+  }
+
+  /** Two heartbeats: by then the node's heartbeat counts the room and its first joiner. */
+  get #placementWindowMs(): number {
+    return 2 * this.options.heartbeatMs;
+  }
+
+  #placed(node: NodeInfo): void {
+    const now = Date.now();
+    const recent = (this.#placedAt.get(node.id) ?? []).filter((at) => at > now - this.#placementWindowMs);
+    recent.push(now);
+    this.#placedAt.set(node.id, recent);
   }
 
   #hold(room: string): void {

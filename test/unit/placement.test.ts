@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUSY_CPU, type NodeInfo, pickNode } from '../../sfu/cluster/placement.ts';
+import { BUSY_CPU, type NodeInfo, pickNode, withRecentPlacements } from '../../sfu/cluster/placement.ts';
 
 const node = (id: string, over: Partial<NodeInfo> = {}): NodeInfo => ({
   id,
@@ -36,5 +36,26 @@ describe('placement of a new room', () => {
     expect(pickNode([node('a'), node('b')], { prefer: 'b' })?.id).toBe('b');
     expect(pickNode([node('b'), node('a')])?.id).toBe('a');
     expect(pickNode([node('a'), node('b', { participants: 1 })], { prefer: 'b' })?.id).toBe('a'); // only ties
+  });
+});
+
+describe('rooms placed faster than heartbeats', () => {
+  const now = 10_000;
+  it('count as a room and a participant on their node until its heartbeat shows them: the next room goes elsewhere', () => {
+    const seen = [node('a', { at: 9_500 }), node('b', { at: 9_500 })];
+    // Both look idle; we placed one room on a since a's heartbeat: the next goes to b, though a is the asking node.
+    const placed = new Map([['a', [9_800]]]);
+    expect(pickNode(withRecentPlacements(seen, placed, now, 2_000), { prefer: 'a' })?.id).toBe('b');
+    expect(withRecentPlacements(seen, placed, now, 2_000)[0]).toMatchObject({ rooms: 1, participants: 1 });
+    // Two on a, one on b: b again.
+    expect(pickNode(withRecentPlacements(seen, new Map([['a', [9_700, 9_800]], ['b', [9_900]]]), now, 2_000), { prefer: 'a' })?.id).toBe('b');
+  });
+
+  it('no longer count once the node wrote a heartbeat after them, or after the window', () => {
+    const seen = [node('a', { at: 9_900, rooms: 1, participants: 1 }), node('b', { at: 9_500 })];
+    expect(withRecentPlacements(seen, new Map([['a', [9_800]]]), now, 2_000)[0]).toMatchObject({ rooms: 1, participants: 1 });
+    const stale = [node('a', { at: 5_000 }), node('b', { at: 5_000 })];
+    expect(withRecentPlacements(stale, new Map([['a', [7_000]]]), now, 2_000)[0]).toMatchObject({ rooms: 0, participants: 0 });
+    expect(pickNode(withRecentPlacements(stale, new Map([['a', [7_000]]]), now, 2_000), { prefer: 'a' })?.id).toBe('a');
   });
 });
