@@ -216,11 +216,19 @@ export class PeopleElsewhere {
     }
   }
 
-  /** A moderator's action on someone elsewhere, done by their node (NOT_FOUND: nobody of that id anywhere). */
+  /**
+   * A moderator's (or admin's) action on someone elsewhere, done by their node
+   * (NOT_FOUND: nobody of that id anywhere; CLUSTER_UNAVAILABLE, naming it: their node did not answer).
+   */
   async act(participantId: string, action: ModeratorAction): Promise<void> {
     const node = this.nodeOf(participantId);
     if (node === undefined || !this.ask) throw new ChorusError('NOT_FOUND', `no participant ${participantId} in room ${this.host.name}`);
-    await this.ask(node, participantId, action);
+    try {
+      await this.ask(node, participantId, action);
+    } catch (err) {
+      if (err instanceof ChorusError) throw err; // their node's answer
+      throw new ChorusError('CLUSTER_UNAVAILABLE', `participant ${participantId} is on node ${node}, which did not answer: try again (${(err as Error).message})`);
+    }
   }
 
   #view(node: string): NodeView | undefined {
