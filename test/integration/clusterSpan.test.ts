@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode as Node, gauge, joinError, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode as Node, clusterTarget, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { roster, seesOnly } from '../support/roster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -58,11 +58,6 @@ async function adminRoom(node: Node, room: string): Promise<AdminRoom | undefine
   return res.status === 200 ? ((await res.json()) as AdminRoom) : undefined;
 }
 
-const target = (node: Node, identity?: string): JoinTarget => ({
-  wsUrl: node.wsUrl,
-  token: (room, displayName, role = 'speaker') => tokens.sign({ identity: identity ?? randomUUID(), room, displayName, role }, 3600),
-});
-
 interface PeerSpec {
   hz?: number;
   role?: Role;
@@ -72,7 +67,7 @@ interface PeerSpec {
 }
 
 async function peer(node: Node, room: string, name: string, { hz, role = 'speaker', identity, talking }: PeerSpec = {}): Promise<NodePeer> {
-  const p = await NodePeer.join(target(node, identity), room, name, hz ? opusTonePackets(hz) : undefined, { role, talking });
+  const p = await NodePeer.join(clusterTarget(node, SECRET, identity), room, name, hz ? opusTonePackets(hz) : undefined, { role, talking });
   peers.push(p);
   return p;
 }

@@ -25,12 +25,15 @@ export async function adminRoom(node: ClusterNode, room: string, adminSecret: st
   return res.status === 200 ? ((await res.json()) as { participants: AdminParticipant[] }) : undefined;
 }
 
-/** Node clients joining through `node`: tokens signed with the cluster's secret (a new identity unless given). */
-export function clusterTarget(node: ClusterNode, secret: string): JoinTarget {
+/**
+ * Node clients joining through `node`: tokens signed with the cluster's secret, for
+ * `identity` (every token of this target: a second session of one person), else a new one each.
+ */
+export function clusterTarget(node: ClusterNode, secret: string, identity?: string): JoinTarget {
   const tokens = new TokenService(secret);
   return {
     wsUrl: node.wsUrl,
-    token: (room, displayName, role = 'speaker', identity = randomUUID()) => tokens.sign({ identity, room, displayName, role }, 3600),
+    token: (room, displayName, role = 'speaker', given = identity ?? randomUUID()) => tokens.sign({ identity: given, room, displayName, role }, 3600),
   };
 }
 
