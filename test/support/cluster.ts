@@ -19,10 +19,16 @@ export interface AdminParticipant {
   muted: boolean;
 }
 
+/** A room as a node's admin API shows it: its people there, and (a room spanning nodes) those on other nodes. */
+export interface AdminRoom {
+  participants: (AdminParticipant & { identity: string })[];
+  elsewhere: (AdminParticipant & { identity: string; node: string })[];
+}
+
 /** The room as the node's admin API shows it (undefined: not open there). */
-export async function adminRoom(node: ClusterNode, room: string, adminSecret: string): Promise<{ participants: AdminParticipant[] } | undefined> {
+export async function adminRoom(node: ClusterNode, room: string, adminSecret: string): Promise<AdminRoom | undefined> {
   const res = await fetch(`${node.url}/admin/rooms/${room}`, { headers: { authorization: `Bearer ${adminSecret}` } });
-  return res.status === 200 ? ((await res.json()) as { participants: AdminParticipant[] }) : undefined;
+  return res.status === 200 ? ((await res.json()) as AdminRoom) : undefined;
 }
 
 /**
