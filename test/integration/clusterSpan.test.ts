@@ -19,8 +19,7 @@ import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
-import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode as Node, clusterTarget, gauge, joinError, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode as Node, clusterTarget, endCluster, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { roster, seesOnly } from '../support/roster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -165,15 +164,7 @@ beforeAll(async () => {
   for (const n of [a!, b!]) await until(async () => (await gauge(n, 'chorus_cluster_nodes')) === 2, `${n.id} to see both nodes`, 20_000);
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.allSettled(peers.map((p) => p.close()));
-  if (process.env.SPAN_LOGS) for (const n of nodes) fs.writeFileSync(`${process.env.SPAN_LOGS}/${n.id}.log`, n.run.output());
-  killChorusProcesses();
-  await Promise.allSettled(nodes.map((n) => n.run.exited));
-  await redis?.close();
-  await database?.drop();
-  if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
-});
+afterAll(() => endCluster({ peers, nodes, redis, database, configDir }));
 
 describe('one room spanning two nodes', () => {
   it('speakers on each node are heard on both; only the forwarded voices cross, once per node; the satellite closes when its people leave', async () => {

@@ -19,8 +19,7 @@ import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { SignalingError } from '../../client/signaling.ts';
 import { PROTOCOL_VERSION, wrongNodeData } from '../../protocol/messages.ts';
 import { roomKey } from '../../sfu/cluster/roomLeases.ts';
-import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode as Node, adminRoom as adminRoomOf, clusterFormed, clusterTarget, idleNodes, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode as Node, adminRoom as adminRoomOf, clusterFormed, clusterTarget, endCluster, idleNodes, startClusterNode } from '../support/cluster.ts';
 import { allHear } from '../support/hearing.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
@@ -101,14 +100,8 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.allSettled(peers.map((p) => p.close()));
-  if (process.env.SPAN_LOGS) for (const n of nodes) fs.writeFileSync(`${process.env.SPAN_LOGS}/${n.id}.log`, n.run.output());
-  killChorusProcesses();
-  await Promise.allSettled(nodes.map((n) => n.run.exited));
   await r?.quit();
-  await redis?.close();
-  await database?.drop();
-  if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
+  await endCluster({ peers, nodes, redis, database, configDir });
 });
 
 describe('a room with a per-node cap of 1 over three nodes', () => {

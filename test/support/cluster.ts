@@ -1,13 +1,17 @@
 // Cluster nodes for tests: started and asked as the benchmarks do
 // (tools/harness/clusterNode.ts), plus what only tests ask of them (the admin
-// API's view of a room, Node clients' tokens, whether the nodes are idle).
+// API's view of a room, Node clients' tokens, whether the nodes are idle) and
+// a test's end (its peers, nodes, Redis and database gone).
+import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { JoinTarget } from '../../client/node/nodePeer.ts';
+import type { JoinTarget, NodePeer } from '../../client/node/nodePeer.ts';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { nodeKey } from '../../sfu/cluster/nodeRegistry.ts';
 import type { NodeInfo } from '../../sfu/cluster/placement.ts';
 import type { ClusterNode } from '../../tools/harness/clusterNode.ts';
+import { killChorusProcesses } from './chorusProcess.ts';
+import type { TestRedis } from './redis.ts';
 import { until } from './wait.ts';
 
 export * from '../../tools/harness/clusterNode.ts';
@@ -57,4 +61,25 @@ export async function idleNodes(redisUrl: string, nodes: readonly ClusterNode[])
   } finally {
     await r.quit();
   }
+}
+
+/**
+ * A cluster test's end: its peers leave, its nodes are ended by pid (each
+ * node's log written to $SPAN_LOGS/<id>.log first, when set), then its Redis,
+ * database and config folder go. Whatever the set-up did not get to is skipped.
+ */
+export async function endCluster(t: {
+  peers: readonly NodePeer[];
+  nodes: readonly ClusterNode[];
+  redis?: TestRedis;
+  database?: { drop(): Promise<void> };
+  configDir?: string;
+}): Promise<void> {
+  await Promise.allSettled(t.peers.map((p) => p.close()));
+  if (process.env.SPAN_LOGS) for (const n of t.nodes) fs.writeFileSync(`${process.env.SPAN_LOGS}/${n.id}.log`, n.run.output());
+  killChorusProcesses();
+  await Promise.allSettled(t.nodes.map((n) => n.run.exited));
+  await t.redis?.close();
+  await t.database?.drop();
+  if (t.configDir) fs.rmSync(t.configDir, { recursive: true, force: true });
 }

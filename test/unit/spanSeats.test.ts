@@ -2,20 +2,8 @@
 // its per-node cap (sfu/cluster/spanSeats.ts): the room's nodes with a seat
 // first, the owner first, then a new node, least loaded; never a draining one.
 import { describe, expect, it } from 'vitest';
-import type { NodeInfo } from '../../sfu/cluster/placement.ts';
 import { seatFor } from '../../sfu/cluster/spanSeats.ts';
-
-const node = (id: string, over: Partial<NodeInfo> = {}): NodeInfo => ({
-  id,
-  url: `ws://${id}:3000/ws`,
-  publicUrl: `http://${id}:3000`,
-  draining: false,
-  participants: 0,
-  rooms: 0,
-  workerCpu: [0.1],
-  at: 0,
-  ...over,
-});
+import { nodeInfo as node } from '../support/nodeInfo.ts';
 
 const live = [node('a'), node('b'), node('c', { participants: 7 }), node('d', { participants: 3 })];
 const ask = (self: string, owner: string, people: Record<string, number>, nodes = live) =>
