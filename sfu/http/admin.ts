@@ -53,7 +53,7 @@ function describeRoom(room: Room) {
       unmuteAllowed: p.unmuteAllowed,
     })),
     // A room spanning nodes: its people on the other nodes, as their nodes tell of them.
-    elsewhere: room.elsewhere.everyone().map(({ node, id, displayName, role, muted, identity, joinedAt }) => ({ id, displayName, role, muted, identity, node, joinedAt })),
+    elsewhere: room.elsewhere.everyone(),
     // A room spanning nodes: mirrors of people on other nodes, and (on the owner)
     // each satellite node's stand-in with the voices piped to it and whether each runs.
     remote: [...room.remote.values()].map((p) => ({
