@@ -14,8 +14,9 @@
 // lease another node holds now (we were cut off from Redis, and it took over)
 // is closed here (serverShutdown): its clients rejoin, and are sent to the owner.
 // Rooms across nodes (octo.ts, when `span` is set): a room open here at its
-// per-node cap sends the joiner to a satellite node; a node the owner sent
-// joiners to serves the room as a satellite (no lease of its own).
+// per-node cap (as owner or satellite) sends the joiner to another node of
+// the room, or a new one; a node a joiner was sent to serves the room as a
+// satellite (no lease of its own).
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
@@ -108,8 +109,8 @@ export class ClusterRouter implements RoomRouter {
     return this.nodes.nodes.map((n) => n.url);
   }
 
-  async route(room: string): Promise<void> {
-    if (this.rooms.rooms.has(room)) return this.#overflow(room);
+  async route(room: string, identity: string): Promise<void> {
+    if (this.rooms.rooms.has(room)) return this.#overflow(room, identity);
     if (!this.redis.reachable) throw unavailable();
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -153,12 +154,12 @@ export class ClusterRouter implements RoomRouter {
     throw new ChorusError('SERVER_BUSY', 'the room changed hands too often: try again');
   }
 
-  /** A room open here: served here, unless it is at its per-node cap and a satellite node can take the joiner. */
-  async #overflow(room: string): Promise<void> {
+  /** A room open here: served here, unless it is at its per-node cap and another node of it (or a new one) can take the joiner. */
+  async #overflow(room: string, identity: string): Promise<void> {
     if (!this.span || !this.redis.reachable) return;
     let target: NodeInfo | undefined;
     try {
-      target = await this.span.overflow(room);
+      target = await this.span.overflow(room, identity);
     } catch (err) {
       this.metrics?.clusterRedisError();
       this.log.debug('cannot send a joiner to a satellite: served here', { room, error: (err as Error).message });

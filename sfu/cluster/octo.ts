@@ -1,14 +1,15 @@
 // Rooms across nodes (Jitsi's Octo idea on mediasoup PipeTransports). When a
-// room has cluster.maxParticipantsPerNodePerRoom people on its owner node,
-// the owner sends further joiners (WRONG_NODE) to a second live node, and
-// writes that node into chorus:span:<room> (a set, with the lease's TTL); that
-// node then serves joins of the room as a *satellite* (satellite.ts) instead
-// of redirecting them to the owner, and attaches it to the owner's room
-// (spanOwner.ts). Node-to-node requests go over Redis pub/sub (nodeLink.ts).
+// room has cluster.maxParticipantsPerNodePerRoom people on a node of it (its
+// owner, or a satellite), that node sends further joiners (WRONG_NODE) to a
+// node of the room with a free seat, or to a new live node, and writes that
+// node into chorus:span:<room> (a set, with the lease's TTL; spanSeats.ts);
+// that node then serves joins of the room as a *satellite* (satellite.ts)
+// instead of redirecting them to the owner, and attaches it to the owner's
+// room (spanOwner.ts). Node-to-node requests go over Redis pub/sub (nodeLink.ts).
 //
-// Satellites do not own the room: no lease, and no cap of their own (a
-// satellite keeps taking the joins sent to it). One satellite per room per
-// node; the owner sends joiners to a satellite it has before it opens another.
+// Satellites do not own the room (no lease); each has the same cap, so a
+// room grows onto a third node and more, and past the cap only where no node
+// is left. One satellite per room per node.
 // What everyone sees of everyone across the nodes (roster, mute, hands, chat,
 // moderation) is spanState.ts; an admin's close reaches the satellites as one.
 // When the owner node dies a satellite takes the room over, and when a
@@ -20,18 +21,19 @@ import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import type { NodeLink } from './nodeLink.ts';
 import type { NodeRegistry } from './nodeRegistry.ts';
 import { type PipeListen, pipeAddress, rtpParameters } from './pipeLink.ts';
-import { type NodeInfo, pickNode } from './placement.ts';
+import type { NodeInfo } from './placement.ts';
 import type { ClusterRedis } from './redis.ts';
 import { Satellite } from './satellite.ts';
+import { SpanSeats, seatFor, spanKey } from './spanSeats.ts';
 import { SatelliteAttachment } from './spanOwner.ts';
 import { SpanState } from './spanState.ts';
 
-export const spanKey = (room: string) => `chorus:span:${room}`;
+export { spanKey } from './spanSeats.ts';
 
 /** What the ClusterRouter asks of rooms across nodes. */
 export interface RoomSpanning {
-  /** The room is open here: a node to send this joiner to instead (the room is at its cap here), if any. */
-  overflow(room: string): Promise<NodeInfo | undefined>;
+  /** The room is open here: a node to send this joiner (`identity`) to instead (the room is at its cap here), if any. */
+  overflow(room: string, identity: string): Promise<NodeInfo | undefined>;
   /** The room is owned by live `owner`: whether this node serves it as a satellite (the owner sent joiners here). */
   joinAsSatellite(room: string, owner: string): Promise<boolean>;
   /** The room is open here as a satellite (its lease is the owner's, not ours). */
@@ -76,6 +78,7 @@ export class Octo implements RoomSpanning {
   readonly #attached = new Map<string, Map<string, SatelliteAttachment>>();
   /** The room's people across its nodes. */
   readonly #state: SpanState;
+  readonly #seats: SpanSeats;
 
   constructor(
     readonly redis: ClusterRedis,
@@ -86,6 +89,7 @@ export class Octo implements RoomSpanning {
     readonly log: Logger,
   ) {
     this.#state = new SpanState(link, nodes, log);
+    this.#seats = new SpanSeats(redis.client, options.leaseMs);
   }
 
   get #on(): boolean {
@@ -131,16 +135,24 @@ export class Octo implements RoomSpanning {
     });
   }
 
-  async overflow(name: string): Promise<NodeInfo | undefined> {
+  async overflow(name: string, identity: string): Promise<NodeInfo | undefined> {
     const room = this.rooms.rooms.get(name);
-    if (!this.#on || !room || this.#satellites.has(name) || this.#pending.has(name)) return undefined;
-    if (room.participants.size < this.options.maxParticipantsPerNodePerRoom) return undefined;
-    const live = this.nodes.nodes;
-    const attached = [...(this.#attached.get(name)?.keys() ?? [])];
-    const target = live.find((n) => attached.includes(n.id) && !n.draining) ?? pickNode(live, { exclude: this.nodes.id });
+    const cap = this.options.maxParticipantsPerNodePerRoom;
+    // Under the cap here, or full room-wide (ROOM_FULL from here): served here.
+    if (!this.#on || !room || room.participants.size < cap || room.full) return undefined;
+    const sat = this.#satellites.get(name);
+    // A satellite opening, or not attached yet, knows nobody's count: it serves its joiners.
+    if (this.#pending.has(name) || (sat && !sat.attached)) return undefined;
+    const self = this.nodes.id;
+    if (await this.#seats.take(name, self, identity)) return undefined; // sent here: served, whatever our count
+    const people = new Map([[self, room.participants.size]]);
+    for (const node of [...(sat ? [sat.owner] : []), ...(this.#attached.get(name)?.keys() ?? []), ...room.elsewhere.nodes()]) {
+      people.set(node, room.elsewhere.count(node));
+    }
+    const target = seatFor({ self, owner: sat?.owner ?? self, cap, people, live: this.nodes.nodes });
     if (!target) return undefined; // nowhere else: it grows here
-    await this.redis.client.multi().sadd(spanKey(name), target.id).pexpire(spanKey(name), this.options.leaseMs).exec();
-    this.log.info('room at its cap here: joiner sent to a satellite', { room: name, node: target.id });
+    await this.#seats.send(name, target.id, identity);
+    this.log.info('room at its cap here: joiner sent to another node of it', { room: name, node: target.id, new: !people.has(target.id) });
     return target;
   }
 

@@ -4,11 +4,12 @@
 // WRONG_NODE with the owner's URL: the client core joins there.
 export interface RoomRouter {
   /**
-   * Resolves when this node serves `room` (it opens it if needed). Otherwise
-   * throws a ChorusError: WRONG_NODE (data: wrongNodeData), CLUSTER_UNAVAILABLE
-   * (no Redis, and the room is not open here), SERVER_BUSY (no node can take it).
+   * Resolves when this node serves `room` to the joiner `identity` (it opens
+   * the room if needed). Otherwise throws a ChorusError: WRONG_NODE (data:
+   * wrongNodeData), CLUSTER_UNAVAILABLE (no Redis, and the room is not open
+   * here), SERVER_BUSY (no node can take it).
    */
-  route(room: string): Promise<void>;
+  route(room: string, identity: string): Promise<void>;
   /** Signaling URLs of the live nodes, handed to clients at join (empty on one node). */
   nodeUrls(): string[];
 }

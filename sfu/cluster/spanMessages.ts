@@ -17,10 +17,11 @@ const node = z.string().min(1).max(64);
 /** A time as Date.toISOString() writes it (so that times compare as strings). */
 const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
-const person = z.strictObject({ id, displayName: z.string().max(64), role: roleSchema, muted: z.boolean() });
+const identity = z.string().min(1).max(256);
+/** Someone on the node: what clients are told, and their identity and join time (a later session of one identity replaces an earlier one). */
+const person = z.strictObject({ id, displayName: z.string().max(64), role: roleSchema, muted: z.boolean(), identity, joinedAt: isoTime });
 const hand = z.strictObject({ participantId: id, at: isoTime });
 const chatMessage = z.strictObject({ id, participantId: id, displayName: z.string().max(64), text: z.string().max(CHAT_MAX_LENGTH), at: isoTime });
-const identity = z.string().min(1).max(256);
 const nodePeople = z.strictObject({ node, people: z.array(person).max(MAX_LIST), hands: z.array(hand).max(MAX_LIST) });
 
 const room = z.string().min(1).max(64);

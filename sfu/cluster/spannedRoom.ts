@@ -4,15 +4,21 @@
 // messages for its peers (the owner: every satellite; a satellite: the
 // owner, once its snapshot went), applies what its peers say to the room's
 // PeopleElsewhere, chat and removed identities (the owner passing each
-// satellite's word on to the others), and carries a moderator's action on
+// satellite's word on to the others), replaces a session here whose identity
+// joined another node later (snapshots too: of two, the later join stays on
+// both nodes, as on one node), and carries a moderator's action on
 // someone elsewhere to their node. Made by SpanState when the room first
 // spans nodes here; close() when the room closes or this part of it detaches.
 import { ChorusError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type ModeratorAction, moderate as moderateHere } from '../rooms/peopleElsewhere.ts';
+import type { Participant } from '../rooms/participant.ts';
+import { type ModeratorAction, type PersonElsewhere, moderate as moderateHere } from '../rooms/peopleElsewhere.ts';
 import type { Room } from '../rooms/room.ts';
 import type { NodeLink } from './nodeLink.ts';
 import { MAX_REMOVED, type ModerateRequest, type SpanMessage, nodesOf } from './spanMessages.ts';
+
+/** Someone here as the other nodes know them. */
+const personOf = (p: Participant): PersonElsewhere => ({ ...p.info(), identity: p.identity, joinedAt: p.joinedAt.toISOString() });
 
 /** A message without its room (the room adds it). */
 type Body = SpanMessage extends infer M ? (M extends SpanMessage ? Omit<M, 'room'> : never) : never;
@@ -35,7 +41,7 @@ export class SpannedRoom {
     readonly log: Logger,
   ) {
     const node = self;
-    room.on('participantJoined', (p) => this.#send({ kind: 'joined', node, person: p.info() }));
+    room.on('participantJoined', (p) => this.#send({ kind: 'joined', node, person: personOf(p) }));
     room.on('participantLeft', (p, reason) => {
       // The owner's room closing closes its satellites (octo.ts): their people hear roomClosed, not each leave.
       if (this.owner === undefined && room.closed) return;
@@ -114,11 +120,13 @@ export class SpannedRoom {
     const e = this.room.elsewhere;
     switch (m.kind) {
       case 'snapshot':
+        for (const n of m.nodes) for (const p of n.people) this.room.replacedElsewhere(p.identity, p.joinedAt);
         for (const n of m.nodes) e.replace(n.node, n.people, n.hands);
         for (const message of m.chat) this.room.addChat(message);
         for (const identity of m.removed) this.#refuse(identity);
         return;
       case 'joined':
+        this.room.replacedElsewhere(m.person.identity, m.person.joinedAt); // a second session of one identity: the later one stays
         return e.joined(m.node, { ...m.person });
       case 'left':
         return e.left(m.node, m.participantId, m.reason);
@@ -169,7 +177,7 @@ export class SpannedRoom {
   /** Everyone we speak for to `to` (the owner: itself and the other satellites; a satellite: itself). */
   #sendSnapshot(to: string, hello: boolean): void {
     const room = this.room;
-    const here = { node: this.self, people: [...room.participants.values()].map((p) => p.info()), hands: room.hands.list() };
+    const here = { node: this.self, people: [...room.participants.values()].map(personOf), hands: room.hands.list() };
     const others = this.owner === undefined ? room.elsewhere.nodes().filter((n) => n !== to) : [];
     this.#tell(to, {
       kind: 'snapshot',

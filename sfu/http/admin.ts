@@ -1,5 +1,8 @@
 // The admin API (/admin), for operators and app backends: list rooms and
-// participants, force-mute, remove, close a room, set a room's K. Every call
+// participants, force-mute, remove, close a room, set a room's K. A room
+// spanning nodes shows its people on the other nodes too (`elsewhere`, with
+// their node), and a mute or removal of one of them is done by their node,
+// as a moderator's is (through the owner; peopleElsewhere.ts). Every call
 // needs `Authorization: Bearer <admin.secret>`; with no admin secret configured
 // the API is off. `limit` (the rate limit per client address) runs first, so
 // guessing the secret is limited too.
@@ -8,6 +11,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import { describeIssues } from '../../protocol/messages.ts';
+import { type ModeratorAction, moderate } from '../rooms/peopleElsewhere.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/roomRegistry.ts';
 import { HttpError } from './errors.ts';
@@ -48,6 +52,8 @@ function describeRoom(room: Room) {
       joinedAt: p.joinedAt.toISOString(),
       unmuteAllowed: p.unmuteAllowed,
     })),
+    // A room spanning nodes: its people on the other nodes, as their nodes tell of them.
+    elsewhere: room.elsewhere.everyone(),
     // A room spanning nodes: mirrors of people on other nodes, and (on the owner)
     // each satellite node's stand-in with the voices piped to it and whether each runs.
     remote: [...room.remote.values()].map((p) => ({
@@ -79,6 +85,14 @@ export function adminRoutes(rooms: RoomRegistry, secret: string, limit?: Koa.Mid
     return room;
   };
 
+  /** An admin's action on a participant of the room: here, or done by the node they are on (NOT_FOUND: nowhere in the room). */
+  const act = async (name: string, participantId: string, action: ModeratorAction) => {
+    const room = roomOf(name);
+    const target = room.participants.get(participantId);
+    if (target) await moderate(room, target, action);
+    else await room.elsewhere.act(participantId, action);
+  };
+
   router.get('/rooms', (ctx) => {
     ctx.body = { rooms: [...rooms.rooms.values()].map(describeRoom) };
   });
@@ -101,14 +115,12 @@ export function adminRoutes(rooms: RoomRegistry, secret: string, limit?: Koa.Mid
 
   router.post('/rooms/:room/participants/:id/mute', async (ctx) => {
     const { allowUnmute } = parse(z.strictObject({ allowUnmute: z.boolean().default(false) }), ctx.request.body);
-    const room = roomOf(ctx.params.room!);
-    await room.forceMute(room.participant(ctx.params.id!), allowUnmute);
+    await act(ctx.params.room!, ctx.params.id!, { kind: 'forceMute', allowUnmute });
     ctx.status = 204;
   });
 
-  router.delete('/rooms/:room/participants/:id', (ctx) => {
-    const room = roomOf(ctx.params.room!);
-    room.remove(room.participant(ctx.params.id!));
+  router.delete('/rooms/:room/participants/:id', async (ctx) => {
+    await act(ctx.params.room!, ctx.params.id!, { kind: 'remove' });
     ctx.status = 204;
   });
 

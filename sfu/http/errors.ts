@@ -15,6 +15,7 @@ const statusOf: Record<string, number> = {
   ROOM_CLOSED: 409,
   INVALID_STATE: 409,
   SERVER_BUSY: 503,
+  CLUSTER_UNAVAILABLE: 503,
 };
 
 export class HttpError extends Error {

@@ -1,12 +1,14 @@
 // A room's view of its people on other nodes (a room spanning nodes; kept up
-// to date by sfu/cluster/spanState.ts): who is on each node, whether they are
-// muted, and their raised hands. Each node is the authority for its own people:
+// to date by sfu/cluster/spanState.ts): who is on each node (with the
+// identity and join time their node gave, never told to clients), whether
+// they are muted, and their raised hands. Each node is the authority for its own people:
 // this is a copy, changed only by what their node says, and every change is
 // told to the people here as it would be for someone here (participantJoined,
 // participantLeft with their node's reason, producerPaused/Resumed, the room's
 // raisedHands queue). A mirror of one of them (their voice piped here) takes
 // their mute, so forwarding ranks it as theirs. A moderator's action on one
-// of them goes to their node (`act`, carried by `ask`).
+// of them goes to their node (`act`, carried by `ask`). Its counts make the
+// room's bounds room-wide (maxParticipants, the per-node cap of octo.ts).
 //
 // Bounded, whatever another node sends: at most MAX_NODES nodes, each with at
 // most the room's maxParticipants people, hands only of those people. Owned
@@ -55,8 +57,19 @@ export interface ElsewhereHost {
   handsChanged(): void;
 }
 
+/** Someone on another node: what clients are told of them, and what only the nodes know (for replacing a second session). */
+export interface PersonElsewhere extends ParticipantInfo {
+  /** Their join token's identity. */
+  identity: string;
+  /** When they joined their node (ISO time). */
+  joinedAt: string;
+}
+
+/** What clients are told of someone elsewhere (not their identity or join time). */
+const infoOf = ({ id, displayName, role, muted }: PersonElsewhere): ParticipantInfo => ({ id, displayName, role, muted });
+
 interface NodeView {
-  people: Map<string, ParticipantInfo>;
+  people: Map<string, PersonElsewhere>;
   hands: RaisedHand[];
 }
 
@@ -74,9 +87,28 @@ export class PeopleElsewhere {
 
   constructor(readonly host: ElsewhereHost) {}
 
-  /** Everyone elsewhere, node by node. */
+  /** Everyone elsewhere, node by node, as clients are told of them. */
   list(): ParticipantInfo[] {
-    return [...this.#nodes.values()].flatMap((v) => [...v.people.values()]);
+    return [...this.#nodes.values()].flatMap((v) => [...v.people.values()].map(infoOf));
+  }
+
+  /** Everyone elsewhere with their node (the admin API). */
+  everyone(): (PersonElsewhere & { node: string })[] {
+    return [...this.#nodes].flatMap(([node, v]) => [...v.people.values()].map((p) => ({ ...p, node })));
+  }
+
+  /** How many people are on `node`, or on every other node. */
+  count(node?: string): number {
+    if (node !== undefined) return this.#nodes.get(node)?.people.size ?? 0;
+    let n = 0;
+    for (const v of this.#nodes.values()) n += v.people.size;
+    return n;
+  }
+
+  /** Whether someone of `identity` is on another node. */
+  hasIdentity(identity: string): boolean {
+    for (const v of this.#nodes.values()) for (const p of v.people.values()) if (p.identity === identity) return true;
+    return false;
   }
 
   /** The nodes that have people here. */
@@ -85,7 +117,7 @@ export class PeopleElsewhere {
   }
 
   /** Who is on `node`, and their hands (for another node's snapshot). */
-  of(node: string): { people: ParticipantInfo[]; hands: RaisedHand[] } {
+  of(node: string): { people: PersonElsewhere[]; hands: RaisedHand[] } {
     const v = this.#nodes.get(node);
     return { people: v ? [...v.people.values()] : [], hands: v ? [...v.hands] : [] };
   }
@@ -102,13 +134,13 @@ export class PeopleElsewhere {
   }
 
   /** Someone joined on `node`. */
-  joined(node: string, info: ParticipantInfo): void {
+  joined(node: string, person: PersonElsewhere): void {
     const v = this.#view(node);
-    if (!v || v.people.has(info.id) || v.people.size >= this.host.maxPeople) return;
-    if (this.host.isHere(info.id) || this.nodeOf(info.id) !== undefined) return;
-    v.people.set(info.id, info);
-    this.host.broadcast('participantJoined', { participant: info });
-    this.#muteMirror(info);
+    if (!v || v.people.has(person.id) || v.people.size >= this.host.maxPeople) return;
+    if (this.host.isHere(person.id) || this.nodeOf(person.id) !== undefined) return;
+    v.people.set(person.id, person);
+    this.host.broadcast('participantJoined', { participant: infoOf(person) });
+    this.#muteMirror(person);
   }
 
   /** Someone on `node` left (`reason`: their node's). */
@@ -151,7 +183,7 @@ export class PeopleElsewhere {
    * `node` says who is there now (when it attaches, or after it was thought
    * gone): the differences are told as joins, leaves and mutes.
    */
-  replace(node: string, people: readonly ParticipantInfo[], hands: readonly RaisedHand[]): void {
+  replace(node: string, people: readonly PersonElsewhere[], hands: readonly RaisedHand[]): void {
     const now = new Map(people.map((p) => [p.id, p]));
     const v = this.#nodes.get(node);
     for (const id of [...(v?.people.keys() ?? [])]) if (!now.has(id)) this.left(node, id, 'disconnected');
@@ -184,11 +216,19 @@ export class PeopleElsewhere {
     }
   }
 
-  /** A moderator's action on someone elsewhere, done by their node (NOT_FOUND: nobody of that id anywhere). */
+  /**
+   * A moderator's (or admin's) action on someone elsewhere, done by their node
+   * (NOT_FOUND: nobody of that id anywhere; CLUSTER_UNAVAILABLE, naming it: their node did not answer).
+   */
   async act(participantId: string, action: ModeratorAction): Promise<void> {
     const node = this.nodeOf(participantId);
     if (node === undefined || !this.ask) throw new ChorusError('NOT_FOUND', `no participant ${participantId} in room ${this.host.name}`);
-    await this.ask(node, participantId, action);
+    try {
+      await this.ask(node, participantId, action);
+    } catch (err) {
+      if (err instanceof ChorusError) throw err; // their node's answer
+      throw new ChorusError('CLUSTER_UNAVAILABLE', `participant ${participantId} is on node ${node}, which did not answer: try again (${(err as Error).message})`);
+    }
   }
 
   #view(node: string): NodeView | undefined {
@@ -197,7 +237,7 @@ export class PeopleElsewhere {
     return v;
   }
 
-  #muteMirror(info: ParticipantInfo): void {
+  #muteMirror(info: { id: string; muted: boolean }): void {
     const mirror = this.host.mirror(info.id);
     if (mirror?.mirrorMuted(info.muted)) this.host.mirrorMuted();
   }

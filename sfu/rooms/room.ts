@@ -17,8 +17,10 @@
 // They take part in forwarding, levels and the dominant speaker only: not in
 // the counts or the events (the session records are their own node's). What
 // everyone sees of the people on other nodes (roster, mute, hands) is the
-// room's PeopleElsewhere (peopleElsewhere.ts); the events `muted`, `hands`,
-// `chat` and `removed` say what changed here, for the other nodes.
+// room's PeopleElsewhere (peopleElsewhere.ts), whose people count towards
+// maxParticipants as the people here do, and an identity joining elsewhere
+// replaces its earlier session here; the events `muted`, `hands`, `chat` and
+// `removed` say what changed here, for the other nodes.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -225,6 +227,16 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#participants;
   }
 
+  /** The room's people: here and, for a room spanning nodes, on its other nodes. */
+  get headcount(): number {
+    return this.#participants.size + this.elsewhere.count();
+  }
+
+  /** At rooms.maxParticipants, here and elsewhere together: a join is refused ROOM_FULL. */
+  get full(): boolean {
+    return this.headcount >= this.options.maxParticipants;
+  }
+
   /** The participant the active speaker observer last named dominant, if still here. */
   get dominantSpeaker(): Participant | undefined {
     return this.#dominant && !this.#dominant.closed ? this.#dominant : undefined;
@@ -250,7 +262,8 @@ export class Room extends EventEmitter<RoomEvents> {
       // The same identity again (a second tab, a reconnect): the new session replaces the old.
       const previous = [...this.#participants.values()].find((p) => p.identity === grant.identity);
       previous?.close('replaced');
-      if (this.#participants.size >= this.options.maxParticipants) {
+      // Room-wide: the people here and on the room's other nodes (someone of this identity elsewhere is replaced: not counted).
+      if (this.headcount - (this.elsewhere.hasIdentity(grant.identity) ? 1 : 0) >= this.options.maxParticipants) {
         throw new ChorusError('ROOM_FULL', `room ${this.name} is full (${this.options.maxParticipants} participants)`);
       }
     } catch (err) {
@@ -444,6 +457,14 @@ export class Room extends EventEmitter<RoomEvents> {
   refuse(identity: string): void {
     this.#removed.add(identity);
     for (const p of [...this.#participants.values()]) if (p.identity === identity) p.close('removed');
+  }
+
+  /**
+   * Someone of `identity` is on another node of the room since `joinedAt`: a
+   * session of it here that joined earlier is replaced, as by a second join here.
+   */
+  replacedElsewhere(identity: string, joinedAt: string): void {
+    for (const p of [...this.#participants.values()]) if (p.identity === identity && p.joinedAt.toISOString() < joinedAt) p.close('replaced');
   }
 
   /** The participant `participantId`, or NOT_FOUND. */

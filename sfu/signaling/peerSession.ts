@@ -234,7 +234,7 @@ export class PeerSession {
         throw new ChorusError('ALREADY_JOINED', `you are in room ${this.#joined.room.name} already`);
       }
       const grant = await this.tokens.verify(token, roomName);
-      await this.options.router?.route(grant.room);
+      await this.options.router?.route(grant.room, grant.identity);
       const link = new ClientLink({ graceMs: this.options.resumeGraceMs }, () => participant.close('disconnected'));
       const { room, participant } = await this.registry.join(grant, link, requestedAt);
       if (this.#closed) {

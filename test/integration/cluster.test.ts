@@ -5,18 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { SignalingError } from '../../client/signaling.ts';
 import { PROTOCOL_VERSION, wrongNodeData } from '../../protocol/messages.ts';
-import { TokenService } from '../../sfu/auth/tokens.ts';
 import { RoomLeases } from '../../sfu/cluster/roomLeases.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode, adminRoom as adminRoomOf, clusterFormed, clusterToken, idleNodes, joinError as joinErrorOf, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode, adminRoom as adminRoomOf, clusterFormed, clusterTarget, clusterToken, idleNodes, joinError as joinErrorOf, startClusterNode } from '../support/cluster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -24,7 +22,6 @@ import { until } from '../support/wait.ts';
 
 const SECRET = 'cluster-test-auth-secret-0123456789-abcdef';
 const ADMIN = 'cluster-test-admin-secret-0123';
-const tokens = new TokenService(SECRET);
 
 type Node = ClusterNode;
 
@@ -46,13 +43,8 @@ async function startNode(id: string): Promise<Node> {
   return node;
 }
 
-const target = (node: Node): JoinTarget => ({
-  wsUrl: node.wsUrl,
-  token: (room, displayName, role = 'speaker', identity = randomUUID()) => tokens.sign({ identity, room, displayName, role }, 3600),
-});
-
 async function peer(node: Node, room: string, name: string, hz: number): Promise<NodePeer> {
-  const p = await NodePeer.join(target(node), room, name, opusTonePackets(hz));
+  const p = await NodePeer.join(clusterTarget(node, SECRET), room, name, opusTonePackets(hz));
   peers.push(p);
   return p;
 }

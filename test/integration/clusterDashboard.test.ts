@@ -16,11 +16,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dashboards } from '../../grafana/src/index.ts';
-import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { roomKey } from '../../sfu/cluster/roomLeases.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode, clusterFormed, clusterToken, gauge, joinError, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode, clusterFormed, clusterTarget, clusterToken, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { checkDashboard, fillVariables, problems } from '../support/dashboardCheck.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { type TestPrometheus, startPrometheus } from '../support/prometheus.ts';
@@ -41,11 +41,6 @@ const nodes: ClusterNode[] = [];
 const peers: NodePeer[] = [];
 /** Protocol-level participants (no media). */
 const clients: ProtocolClient[] = [];
-
-const target = (node: ClusterNode): JoinTarget => ({
-  wsUrl: node.wsUrl,
-  token: (room, displayName) => clusterToken(SECRET, room, displayName),
-});
 
 /** Waits until Prometheus has scraped every node `n` more times. */
 async function scrapes(n: number): Promise<void> {
@@ -85,7 +80,7 @@ beforeAll(async () => {
 
   // A room of three through node a, spanning the two workers of the node it is placed on.
   for (const [name, hz] of [['Ada', 440], ['Bob', 660], ['Cy', 880]] as const) {
-    peers.push(await NodePeer.join(target(nodes[0]!), 'span', name, opusTonePackets(hz)));
+    peers.push(await NodePeer.join(clusterTarget(nodes[0]!, SECRET), 'span', name, opusTonePackets(hz)));
   }
   const [ada, bob, cy] = peers as [NodePeer, NodePeer, NodePeer];
   await until(() => [ada, bob, cy].every((p) => [ada, bob, cy].every((o) => o === p || p.packetsFrom(o.participantId) > 20)), 'everyone to hear everyone', 20_000);
@@ -93,13 +88,13 @@ beforeAll(async () => {
   const other = nodes.find((n) => n !== owner)!;
   await until(async () => (await prometheus.query('sum(chorus_spanned_rooms) > 0')).result.length > 0, 'the room to span two workers', 20_000);
   // At its cap (3) on its owner: a fourth joiner is sent on to a satellite on the other node; voices cross both ways.
-  const dan = await NodePeer.join(target(owner), 'span', 'Dan', opusTonePackets(770));
+  const dan = await NodePeer.join(clusterTarget(owner, SECRET), 'span', 'Dan', opusTonePackets(770));
   peers.push(dan);
   expect(dan.call.nodeUrl).toBe(other.wsUrl);
   await until(() => dan.packetsFrom(ada.participantId) > 20 && ada.packetsFrom(dan.participantId) > 20, 'Ada and Dan to hear each other across nodes', 20_000);
   // A new room asked of the busy node goes to the other (placed elsewhere, WRONG_NODE followed).
   await new Promise((r) => setTimeout(r, 600)); // a heartbeat with the three participants
-  peers.push(await NodePeer.join(target(owner), 'solo', 'Dee', opusTonePackets(550)));
+  peers.push(await NodePeer.join(clusterTarget(owner, SECRET), 'solo', 'Dee', opusTonePackets(550)));
   await until(async () => (await owned(other)) >= 1, 'the new room on the other node', 20_000);
 
   // A lease lost: another node's id written over the lease of a room open on its owner.

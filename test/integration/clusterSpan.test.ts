@@ -13,14 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { NodePeer, type JoinTarget } from '../../client/node/nodePeer.ts';
+import { NodePeer } from '../../client/node/nodePeer.ts';
 import type { Role } from '../../protocol/messages.ts';
 import { opusTonePackets } from '../../client/node/opusTone.ts';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../sfu/auth/tokens.ts';
 import { linkChannel } from '../../sfu/cluster/nodeLink.ts';
-import { killChorusProcesses } from '../support/chorusProcess.ts';
-import { type ClusterNode as Node, gauge, joinError, startClusterNode } from '../support/cluster.ts';
+import { type ClusterNode as Node, clusterTarget, endCluster, gauge, joinError, startClusterNode } from '../support/cluster.ts';
 import { roster, seesOnly } from '../support/roster.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
@@ -58,11 +57,6 @@ async function adminRoom(node: Node, room: string): Promise<AdminRoom | undefine
   return res.status === 200 ? ((await res.json()) as AdminRoom) : undefined;
 }
 
-const target = (node: Node, identity?: string): JoinTarget => ({
-  wsUrl: node.wsUrl,
-  token: (room, displayName, role = 'speaker') => tokens.sign({ identity: identity ?? randomUUID(), room, displayName, role }, 3600),
-});
-
 interface PeerSpec {
   hz?: number;
   role?: Role;
@@ -72,7 +66,7 @@ interface PeerSpec {
 }
 
 async function peer(node: Node, room: string, name: string, { hz, role = 'speaker', identity, talking }: PeerSpec = {}): Promise<NodePeer> {
-  const p = await NodePeer.join(target(node, identity), room, name, hz ? opusTonePackets(hz) : undefined, { role, talking });
+  const p = await NodePeer.join(clusterTarget(node, SECRET, identity), room, name, hz ? opusTonePackets(hz) : undefined, { role, talking });
   peers.push(p);
   return p;
 }
@@ -161,6 +155,8 @@ beforeAll(async () => {
       '  emptyRoomCloseDelayMs: 500',
       '  forwardK: 2',
       '  maxConsumersPerListener: 2',
+      // Room-wide: a spanned room's four and one more.
+      '  maxParticipants: 5',
       '',
     ].join('\n'),
   );
@@ -168,15 +164,7 @@ beforeAll(async () => {
   for (const n of [a!, b!]) await until(async () => (await gauge(n, 'chorus_cluster_nodes')) === 2, `${n.id} to see both nodes`, 20_000);
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.allSettled(peers.map((p) => p.close()));
-  if (process.env.SPAN_LOGS) for (const n of nodes) fs.writeFileSync(`${process.env.SPAN_LOGS}/${n.id}.log`, n.run.output());
-  killChorusProcesses();
-  await Promise.allSettled(nodes.map((n) => n.run.exited));
-  await redis?.close();
-  await database?.drop();
-  if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
-});
+afterAll(() => endCluster({ peers, nodes, redis, database, configDir }));
 
 describe('one room spanning two nodes', () => {
   it('speakers on each node are heard on both; only the forwarded voices cross, once per node; the satellite closes when its people leave', async () => {
@@ -259,7 +247,7 @@ describe('one call across two nodes', () => {
     // A hand down on another node is still down there: INVALID_STATE comes from Bob's node.
     expect(await ada.signaling.request('lowerHand', { participantId: bob.participantId })).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
 
-    // A later joiner (sent to the satellite) gets it all with join.
+    // A later joiner (both nodes at their cap: the room grows on the owner) gets it all with join.
     const eve = await peer(owner, room, 'Eve', { role: 'listener' });
     expect(eve.call.joined.chat.map((m) => m.text)).toEqual(['hello from the satellite', 'hello from the owner']);
     expect(eve.call.joined.raisedHands.map((h) => h.participantId)).toEqual([dan.participantId, ada.participantId]);
@@ -367,6 +355,47 @@ describe('one call across two nodes', () => {
     expect([...roster(ada).keys()].sort()).toEqual(everyone.map((p) => p.participantId).sort());
     expect(bob.call.isEnded).toBe(false);
     expect(owner.run.output()).toMatch(/span state: malformed spanState message dropped/);
+  }, 90_000);
+
+  it('rooms.maxParticipants counts the room\'s people on every node: the sixth is refused ROOM_FULL through either node', async () => {
+    const { room, owner, other, ada, carl, bob, dan } = await spannedRoom();
+    // Both nodes at their cap, no third node: Eve stays on the owner, the fifth of five.
+    const eve = await peer(owner, room, 'Eve', { role: 'listener' });
+    expect(eve.call.nodeUrl).toBe(owner.wsUrl);
+    await seesOnly(dan, [ada, carl, bob, eve], 'Dan (satellite) to see Eve', (id) => id === carl.participantId);
+    const token = () => tokens.sign({ identity: randomUUID(), room, displayName: 'Fay', role: 'speaker' }, 3600);
+    expect(await joinError(owner, room, await token())).toBe('ROOM_FULL');
+    expect(await joinError(other, room, await token())).toBe('ROOM_FULL');
+    // A seat frees on the satellite: a join through it is served there again.
+    await dan.close();
+    await seesOnly(bob, [ada, carl, eve], 'Bob to see Dan leave', (id) => id === carl.participantId);
+    const fay = await peer(other, room, 'Fay', { role: 'listener' });
+    expect(fay.call.nodeUrl).toBe(other.wsUrl);
+  }, 90_000);
+
+  it('a second session of one identity on the other node replaces the first, both ways; the first is told \'replaced\'', async () => {
+    const carlIdentity = randomUUID();
+    const { room, owner, other, ada, carl, bob, dan, bobIdentity } = await spannedRoom({ carl: { hz: 550, identity: carlIdentity } });
+    const carlMuted = (id: string) => id === carl.participantId;
+    await seesOnly(ada, [carl, bob, dan], 'Ada to see the satellite\'s people', carlMuted);
+    // Bob (satellite) again through the owner: both nodes at their cap, so it is served on the owner.
+    const bob2 = await peer(owner, room, 'Bob', { hz: 660, identity: bobIdentity });
+    expect(bob2.call.nodeUrl).toBe(owner.wsUrl);
+    await until(() => bob.call.isEnded, 'Bob\'s first session (satellite) to end');
+    expect(bob.failure?.message).toMatch(/: replaced$/);
+    for (const p of [ada, carl]) {
+      expect(await p.signaling.waitForNotification('participantLeft', (d) => d.participantId === bob.participantId)).toMatchObject({ reason: 'replaced' });
+    }
+    await seesOnly(dan, [ada, carl, bob2], 'Dan (satellite) to see Bob\'s second session only', carlMuted);
+    await seesOnly(ada, [carl, bob2, dan], 'Ada (owner) to see Bob\'s second session only', carlMuted);
+    await hears(dan, bob2, 'Dan (satellite) to hear Bob\'s second session');
+    // The other way: Carl (owner) again through the satellite, which has a seat now.
+    const carl2 = await peer(other, room, 'Carl', { identity: carlIdentity });
+    expect(carl2.call.nodeUrl).toBe(other.wsUrl);
+    await until(() => carl.call.isEnded, 'Carl\'s first session (owner) to end');
+    expect(carl.failure?.message).toMatch(/: replaced$/);
+    await seesOnly(ada, [bob2, dan, carl2], 'Ada (owner) to see Carl\'s second session only');
+    await seesOnly(dan, [ada, bob2, carl2], 'Dan (satellite) to see Carl\'s second session only');
   }, 90_000);
 
   // Last: it kills a node.

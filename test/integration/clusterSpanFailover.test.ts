@@ -21,6 +21,7 @@ import { spanKey } from '../../sfu/cluster/octo.ts';
 import { RoomLeases, roomKey } from '../../sfu/cluster/roomLeases.ts';
 import { killChorusProcesses } from '../support/chorusProcess.ts';
 import { type ClusterNode as Node, clusterFormed, clusterTarget, clusterToken, gauge, idleNodes, startClusterNode } from '../support/cluster.ts';
+import { allHear, hears } from '../support/hearing.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { seesOnly } from '../support/roster.ts';
 import { ProtocolClient } from '../support/protocolClient.ts';
@@ -81,17 +82,6 @@ async function spannedCall(prefix: string) {
   const bob = await peer(a, name, 'Bob', 660);
   expect(bob.call.nodeUrl).toBe(b.wsUrl);
   return { a, b, name, ada, carl, bob };
-}
-
-/** `listener` keeps receiving `speaker` (20 more packets from now). */
-async function hears(listener: NodePeer, speaker: NodePeer, what: string): Promise<void> {
-  const from = listener.packetsFrom(speaker.participantId);
-  await until(() => listener.packetsFrom(speaker.participantId) > from + 20, what, 30_000);
-}
-
-/** Everyone hears everyone else. */
-async function allHear(who: Record<string, NodePeer>): Promise<void> {
-  for (const [ln, l] of Object.entries(who)) for (const [sn, s] of Object.entries(who)) if (l !== s) await hears(l, s, `${ln} to hear ${sn}`);
 }
 
 async function adminRoom(node: Node, room: string): Promise<AdminRoom | undefined> {

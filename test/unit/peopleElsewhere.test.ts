@@ -5,10 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { ChatMessage, NotificationName, ParticipantInfo } from '../../protocol/messages.ts';
 import { RoomChat } from '../../sfu/rooms/chat.ts';
 import { Participant } from '../../sfu/rooms/participant.ts';
-import { type ElsewhereHost, MAX_NODES, PeopleElsewhere, mergeHands } from '../../sfu/rooms/peopleElsewhere.ts';
+import { type ElsewhereHost, MAX_NODES, PeopleElsewhere, type PersonElsewhere, mergeHands } from '../../sfu/rooms/peopleElsewhere.ts';
 
-const person = (id: string, muted = false): ParticipantInfo => ({ id, displayName: id.toUpperCase(), role: 'speaker', muted });
 const at = (ms: number) => new Date(ms).toISOString();
+/** What clients are told of someone elsewhere. */
+const info = (id: string, muted = false): ParticipantInfo => ({ id, displayName: id.toUpperCase(), role: 'speaker', muted });
+/** Someone elsewhere as their node tells of them (identity and join time for the nodes only). */
+const person = (id: string, muted = false): PersonElsewhere => ({ ...info(id, muted), identity: `${id}-identity`, joinedAt: at(1) });
 
 function view(options: { maxPeople?: number; here?: string[]; mirrors?: Participant[] } = {}) {
   const told: [NotificationName, unknown][] = [];
@@ -34,7 +37,7 @@ describe('PeopleElsewhere', () => {
     e.muted('b', 'x', true); // no change: nothing told
     e.left('b', 'x', 'removed');
     expect(told).toEqual([
-      ['participantJoined', { participant: person('x') }],
+      ['participantJoined', { participant: info('x') }],
       ['producerPaused', { participantId: 'x' }],
       ['participantLeft', { participantId: 'x', reason: 'removed' }],
     ]);
@@ -49,10 +52,25 @@ describe('PeopleElsewhere', () => {
     expect(told).toEqual([
       ['participantLeft', { participantId: 'x', reason: 'disconnected' }],
       ['producerPaused', { participantId: 'y' }],
-      ['participantJoined', { participant: person('z') }],
+      ['participantJoined', { participant: info('z') }],
     ]);
     expect(e.nodeOf('z')).toBe('b');
     expect(e.nodeOf('x')).toBeUndefined();
+  });
+
+  it('counts the people of each node and knows their identities, but tells clients neither identity nor join time', () => {
+    const { e, told } = view();
+    e.joined('b', person('x'));
+    e.joined('b', person('y'));
+    e.joined('c', person('z'));
+    expect([e.count('b'), e.count('c'), e.count('nowhere'), e.count()]).toEqual([2, 1, 0, 3]);
+    expect(e.hasIdentity('z-identity')).toBe(true);
+    expect(e.hasIdentity('w-identity')).toBe(false);
+    expect(e.list()).toEqual([info('x'), info('y'), info('z')]);
+    expect(told.map(([, data]) => data)).toEqual(['x', 'y', 'z'].map((id) => ({ participant: info(id) })));
+    expect(e.everyone().map((p) => [p.node, p.id, p.identity])).toEqual([['b', 'x', 'x-identity'], ['b', 'y', 'y-identity'], ['c', 'z', 'z-identity']]);
+    e.left('b', 'x', 'left');
+    expect([e.count('b'), e.count()]).toEqual([1, 2]);
   });
 
   it('keeps at most maxPeople per node and MAX_NODES nodes, and never shadows someone here or on another node', () => {

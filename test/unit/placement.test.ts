@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUSY_CPU, type NodeInfo, pickNode, withRecentPlacements } from '../../sfu/cluster/placement.ts';
-
-const node = (id: string, over: Partial<NodeInfo> = {}): NodeInfo => ({
-  id,
-  url: `ws://${id}:3000/ws`,
-  publicUrl: `http://${id}:3000`,
-  draining: false,
-  participants: 0,
-  rooms: 0,
-  workerCpu: [0.1, 0.1],
-  at: 0,
-  ...over,
-});
+import { BUSY_CPU, pickNode, withRecentPlacements } from '../../sfu/cluster/placement.ts';
+import { nodeInfo as node } from '../support/nodeInfo.ts';
 
 describe('placement of a new room', () => {
   it('picks the node with the fewest participants, then the fewest rooms', () => {

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_NODES } from '../../sfu/rooms/peopleElsewhere.ts';
 import { moderateRequest, nodesOf, spanMessage } from '../../sfu/cluster/spanMessages.ts';
 
-const person = { id: 'p1', displayName: 'Ada', role: 'speaker', muted: false };
 const at = new Date(0).toISOString();
+const person = { id: 'p1', displayName: 'Ada', role: 'speaker', muted: false, identity: 'ada', joinedAt: at };
 
 describe('spanState messages', () => {
   it('accepts each kind as nodes send it', () => {
@@ -35,6 +35,9 @@ describe('spanState messages', () => {
       { room: 'r', kind: 'hands', node: 'b', hands: [{ participantId: 'p1', at: '1970-01-01T00:00:00Z' }] },
       { room: 'r', kind: 'chat', node: 'b', message: { id: 'm', participantId: 'p1', displayName: 'Ada', text: 'x'.repeat(1001), at } },
       { room: 'r', kind: 'joined', node: '', person },
+      { room: 'r', kind: 'joined', node: 'b', person: { ...person, identity: undefined } },
+      { room: 'r', kind: 'joined', node: 'b', person: { ...person, identity: '' } },
+      { room: 'r', kind: 'joined', node: 'b', person: { ...person, joinedAt: 'yesterday' } },
     ];
     for (const m of bad) expect(spanMessage.safeParse(m).success, JSON.stringify(m)?.slice(0, 80)).toBe(false);
   });
