@@ -7,7 +7,7 @@
 // core saturates at a load the generator can still drive, so its capacity can
 // be found on two cores. The budget is enforced per `periodUs` (10 ms by
 // default, so a throttled server stalls at most that long at a time, not the
-// kernel's default 100 ms). Needs root; `available()` says whether it works
+// kernel's default 100 ms). Needs root; `cpuQuotaAvailable()` says whether it works
 // here. remove() takes the cgroup away once its processes have exited.
 import fs from 'node:fs';
 import path from 'node:path';
